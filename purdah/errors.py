@@ -1,0 +1,25 @@
+"""The one exception hierarchy of purdah. No presentation here: the CLI maps these to messages."""
+
+
+class PurdahError(Exception):
+    """Base class: something purdah could not do, with a message that says what to do next."""
+
+    exit_code = 1
+
+
+class InputError(PurdahError):
+    """The question itself is malformed (bad id, bad date, contradictory options)."""
+
+    exit_code = 2
+
+
+class ElectionIdError(InputError):
+    """A Democracy Club election id that does not parse or that purdah's rules do not cover."""
+
+
+class NationError(InputError):
+    """The nation is missing where the id does not fix it, or contradicts the id."""
+
+
+class CalendarCoverageError(InputError):
+    """A date falls outside the years the holiday data covers: purdah will not guess."""
