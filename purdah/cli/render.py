@@ -1,0 +1,36 @@
+"""Human-readable rendering helpers shared by commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from purdah.clock import LONDON
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%a %Y-%m-%d") if value is not None else "-"
+
+
+def instant(value: datetime) -> str:
+    local = value.astimezone(LONDON)
+    return local.strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def table(rows: list[tuple[str, str]], indent: str = "  ") -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{indent}{label.ljust(width)}  {value}")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st, 22nd."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -1,0 +1,116 @@
+"""`purdah timetable ELECTION_ID`."""
+
+from __future__ import annotations
+
+import click
+
+from purdah.cli.options import json_option, nation_option
+from purdah.cli.render import day, echo_json, instant, ordinal, table
+
+_START_CHOICES = ("statutory", "latest-notice", "earliest-notice", "dissolution")
+_END_CHOICES = ("close-of-poll", "end-of-day", "declaration")
+
+
+@click.command()
+@click.argument("election_id")
+@nation_option
+@click.option("--notice", metavar="DATE", help="Actual notice of election date, if published.")
+@click.option(
+    "--start",
+    "start_policy",
+    type=click.Choice(_START_CHOICES),
+    default="statutory",
+    show_default=True,
+    help="Where the window starts when the actual notice date is not known.",
+)
+@click.option(
+    "--end",
+    "end_policy",
+    type=click.Choice(_END_CHOICES),
+    default="close-of-poll",
+    show_default=True,
+    help="Where the window ends: 22:00, 24:00 on polling day, or the declaration.",
+)
+@click.option("--declared-at", metavar="WHEN", help="Declaration time (with --end declaration).")
+@click.option(
+    "--non-working-day",
+    "extra_days",
+    multiple=True,
+    metavar="DATE[=REASON]",
+    help="An extra day not to count, e.g. a day of mourning (repeatable).",
+)
+@json_option
+def timetable(
+    election_id: str,
+    nation: str | None,
+    notice: str | None,
+    start_policy: str,
+    end_policy: str,
+    declared_at: str | None,
+    extra_days: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Statutory dates and pre-election window of ELECTION_ID (a Democracy Club id)."""
+    from purdah.calendars import parse_extra_days
+    from purdah.clock import parse_date, parse_when
+    from purdah.ids import Nation
+    from purdah.serialize import timetable_json
+    from purdah.services.timetable import describe
+    from purdah.timetable import EndPolicy, StartPolicy, WindowPolicy
+
+    answer = describe(
+        election_id,
+        Nation(nation.upper()) if nation else None,
+        policy=WindowPolicy(StartPolicy(start_policy), EndPolicy(end_policy)),
+        actual_notice=parse_date(notice, "--notice") if notice else None,
+        declared_at=parse_when(declared_at, "--declared-at") if declared_at else None,
+        extra_non_working=parse_extra_days(extra_days),
+    )
+    data = timetable_json(answer.timetable, answer.window, answer.holiday_data)
+    if as_json:
+        echo_json(data)
+        return
+    _render(data, answer)
+
+
+def _render(data: dict[str, object], answer: object) -> None:
+    from purdah.services.timetable import TimetableAnswer
+
+    assert isinstance(answer, TimetableAnswer)
+    tt, win = answer.timetable, answer.window
+    rule = tt.rule
+    click.echo(f"{tt.election.text}: {rule.title} ({tt.nation.value})")
+    notice = f"latest {day(tt.notice_latest)}"
+    if rule.latest_notice:
+        notice += f" ({ordinal(rule.latest_notice)} working day before the poll)"
+    if tt.notice_earliest and rule.earliest_notice:
+        notice = (
+            f"earliest {day(tt.notice_earliest)} ({ordinal(rule.earliest_notice)} working day), "
+            + notice
+        )
+    rows = [("poll", day(tt.poll_date))]
+    if rule.latest_notice or rule.earliest_notice:
+        rows.append(("notice of election", notice))
+    if tt.dissolution and rule.dissolution:
+        rows.append(
+            ("dissolution", f"{day(tt.dissolution)} ({ordinal(rule.dissolution)} working day)")
+        )
+    if tt.publicity_start:
+        rows.append(
+            ("publicity ban from", f"{day(tt.publicity_start)} ({rule.publicity_days} days before)")
+        )
+    rows += [
+        ("window", f"{instant(win.start)}  ->  {instant(win.end)}"),
+        ("starts at", win.start_basis),
+        ("ends at", win.end_basis),
+        (
+            "calendar",
+            f"{data['calendar']}: {data['calendar_description']}"
+            if data["calendar"]
+            else "calendar days",
+        ),
+        ("sources", "; ".join(rule.sources)),
+        ("holiday data", answer.holiday_data),
+    ]
+    rows += [("note", note) for note in [*rule.notes, *win.notes]]
+    table(rows)
