@@ -23,3 +23,9 @@ class NationError(InputError):
 
 class CalendarCoverageError(InputError):
     """A date falls outside the years the holiday data covers: purdah will not guess."""
+
+
+class NotFound(PurdahError):
+    """A council, councillor or election that is not in the register."""
+
+    exit_code = 2

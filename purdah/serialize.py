@@ -53,3 +53,133 @@ def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, A
         "sources": list(tt.rule.sources),
         "notes": [*tt.rule.notes, *win.notes],
     }
+
+
+def election_json(row: Any) -> dict[str, Any]:
+    """One `purdah election list --json` item."""
+    return {
+        "election_id": row.election_id,
+        "type": row.type,
+        "area": row.area,
+        "nation": row.nation or "UK",
+        "poll_date": row.poll_date.isoformat(),
+        "original_poll_date": iso_date(row.original_poll_date),
+        "notice": iso_date(row.notice),
+        "status": row.status,
+        "source": row.source,
+    }
+
+
+def window_row_json(row: Any) -> dict[str, Any]:
+    return {
+        "council": row.council,
+        "election_id": row.election_id,
+        "status": row.status,
+        "window": {"start": iso_instant(row.start), "end": iso_instant(row.end)},
+        "basis": row.start_basis,
+        "end_basis": row.end_basis,
+        "actual_notice": row.actual_notice,
+        "rule": row.rule,
+        "ward": row.ward,
+        "notes": [n for n in row.notes.split("; ") if n],
+    }
+
+
+def span_json(span: Any) -> dict[str, Any]:
+    """One reason a councillor is restricted: the election, its window and the rule."""
+    from purdah.rules import RULES_BY_KEY
+
+    rule = RULES_BY_KEY.get(span.rule)
+    return {
+        "election_id": span.election_id,
+        "window": {"start": iso_instant(span.start), "end": iso_instant(span.end)},
+        "basis": span.start_basis,
+        "actual_notice": span.actual_notice,
+        "end_basis": span.end_basis,
+        "rule": span.rule,
+        "rule_title": rule.title if rule else None,
+        "sources": list(rule.sources) if rule else [],
+        "ward": span.ward,
+        "notes": [n for n in span.notes.split("; ") if n],
+    }
+
+
+def grant_json(grant: Any) -> dict[str, Any] | None:
+    if grant is None:
+        return None
+    return {
+        "id": grant.id,
+        "action": grant.action,
+        "from": iso_instant(grant.start),
+        "to": iso_instant(grant.end),
+        "reason": grant.reason,
+        "granted_by": grant.granted_by,
+    }
+
+
+def check_json(answer: Any) -> dict[str, Any]:
+    """The `purdah check --json` object (and GET /api/check)."""
+    decision = answer.decision
+    return {
+        "councillor": answer.councillor,
+        "name": answer.name,
+        "action": answer.action.value,
+        "at": iso_instant(answer.at),
+        "allowed": decision.allowed,
+        "reason": decision.cause,
+        "reasons": [span_json(s) for s in decision.windows],
+        "exemption": grant_json(decision.exemption),
+        "council_agreed_may_post": decision.agreed,
+        "stored_flag": answer.stored_flag,
+        "mismatch": answer.mismatch,
+    }
+
+
+def status_json(row: Any) -> dict[str, Any]:
+    return {
+        "councillor": row.councillor,
+        "name": row.name,
+        "may_post": row.may_post.allowed,
+        "may_promote": row.may_promote.allowed,
+        "stored": {"may_post": row.stored_may_post, "may_promote": row.stored_may_promote},
+        "mismatch": row.mismatch,
+        "reasons": [span_json(s) for s in row.may_promote.windows],
+        "exemptions": [
+            g
+            for g in (grant_json(row.may_post.exemption), grant_json(row.may_promote.exemption))
+            if g
+        ],
+    }
+
+
+def change_json(change: Any, refs: dict[int, str]) -> dict[str, Any]:
+    return {
+        "councillor": refs.get(change.councillor_id, str(change.councillor_id)),
+        "flag": change.flag,
+        "old": change.old,
+        "new": change.new,
+        "at": iso_instant(change.at),
+        "cause": change.cause,
+    }
+
+
+def reconcile_json(result: Any) -> dict[str, Any]:
+    return {
+        "at": iso_instant(result.at),
+        "changes": [change_json(c, result.refs) for c in result.changes],
+        "boundaries_caught_up": result.replayed,
+        "skipped": result.skipped,
+    }
+
+
+def history_json(row: Any) -> dict[str, Any]:
+    return {
+        "councillor": row.councillor,
+        "flag": row.flag,
+        "old": row.old,
+        "new": row.new,
+        "at": iso_instant(row.at),
+        "recorded_at": iso_instant(row.recorded_at),
+        "cause": row.cause,
+        "actor": row.actor,
+    }

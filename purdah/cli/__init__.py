@@ -24,7 +24,22 @@ class PurdahGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            ctx.exit(self._exit_code(ctx, exc.exit_code))
+        except Exception as exc:
+            # A database failure mid-command: one line, not a traceback.
+            if not type(exc).__module__.startswith("sqlalchemy") or (
+                ctx.obj and ctx.obj.get("debug")
+            ):
+                raise
+            orig = getattr(exc, "orig", None) or exc
+            click.echo(f"Error: the store failed: {orig} (retry; --debug shows details)", err=True)
+            ctx.exit(self._exit_code(ctx, 2))
+
+    def _exit_code(self, ctx: click.Context, default: int) -> int:
+        """A command may declare the exit code its errors use (check: 2 = not answered)."""
+        name = ctx.invoked_subcommand
+        command = self.get_command(ctx, name) if name else None
+        return int(getattr(command, "error_exit_code", default))
 
 
 @click.group(cls=PurdahGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,9 +57,24 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from purdah.cli.timetable import timetable
+    from purdah.cli import check, elections, register, scheduler, timetable
 
-    main.add_command(timetable)
+    for command in (
+        timetable.timetable,
+        register.init,
+        register.council,
+        register.councillor,
+        elections.election,
+        elections.non_working_day,
+        elections.windows,
+        check.check,
+        check.status,
+        check.reconcile,
+        check.history,
+        check.exempt,
+        scheduler.run,
+    ):
+        main.add_command(command)
 
 
 _register()

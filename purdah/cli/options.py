@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from purdah.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,3 +30,39 @@ def nation_option(func: F) -> F:
         help="Nation the poll is in; needed where the id does not fix it "
         "(local and parliamentary by-election ids).",
     )(func)
+
+
+def db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        metavar="URL|PATH",
+        envvar="PURDAH_DB",
+        default=None,
+        help="The store: a SQLite path or a database URL (postgresql://...). "
+        "Default: $PURDAH_DB, else ~/.local/share/purdah/purdah.db.",
+    )(func)
+
+
+def at_option(func: F) -> F:
+    return click.option(
+        "--at",
+        metavar="WHEN",
+        default=None,
+        help="Answer as of WHEN (ISO 8601 date or datetime; Europe/London unless an "
+        "offset is given). Default: now.",
+    )(func)
+
+
+def resolve_at(at: str | None) -> datetime:
+    """The one place the CLI reads the clock: now, or --at."""
+    from purdah.clock import LONDON, parse_when
+
+    if at:
+        return parse_when(at, "--at")
+    return datetime.now(LONDON)
+
+
+def open_db(db: str | None, *, create: bool = False) -> Store:
+    from purdah.store import open_store
+
+    return open_store(db, create=create)

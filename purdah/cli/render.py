@@ -34,3 +34,42 @@ def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th ... 21st, 22nd."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def echo_changes(result: Any) -> None:
+    """One line per flag switch."""
+    for change in result.changes:
+        ref = result.refs.get(change.councillor_id, str(change.councillor_id))
+        click.echo(
+            f"switched {ref} {change.flag} {yes_no(change.old)} -> {yes_no(change.new)} "
+            f"at {instant(change.at)}: {change.cause}"
+        )
+
+
+def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
+    """Render what an election change did: windows recomputed and flags switched."""
+    from purdah.serialize import election_json, reconcile_json
+
+    if as_json:
+        echo_json(
+            {
+                "election": election_json(result.election) if result.election else None,
+                "windows": {
+                    "added": result.windows.added,
+                    "changed": result.windows.changed,
+                    "removed": result.windows.removed,
+                },
+                "reconcile": reconcile_json(result.reconcile),
+            }
+        )
+        return
+    w = result.windows
+    click.echo(
+        f"{headline}; windows: {w.added} added, {w.changed} changed, {w.removed} removed; "
+        f"{len(result.reconcile.changes)} flag changes"
+    )
+    echo_changes(result.reconcile)

@@ -1,0 +1,208 @@
+"""`purdah check`, `status`, `reconcile`, `history`, `exempt`."""
+
+from __future__ import annotations
+
+import click
+
+from purdah.cli.options import at_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
+
+_ACTIONS = ("promote", "post")
+
+
+@click.command()
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@click.option(
+    "--action",
+    type=click.Choice(_ACTIONS),
+    default="promote",
+    show_default=True,
+    help="promote: may the council promote them; post: may they post on its accounts.",
+)
+@at_option
+@db_option
+@json_option
+def check(ref: str, action: str, at: str | None, db: str | None, as_json: bool) -> None:
+    """May the council promote this councillor (or may they post) now?
+
+    Exit 0: allowed. Exit 1: not allowed. Exit 2: the question could not be answered
+    (unknown councillor, bad time, no store). So: purdah check selston/jane-doe && post
+    """
+    from purdah.decide import Action
+    from purdah.serialize import check_json
+    from purdah.services.check import check as check_service
+
+    answer = check_service(open_db(db), ref, Action(action), resolve_at(at))
+    if as_json:
+        echo_json(check_json(answer))
+    else:
+        _render_check(answer)
+    raise SystemExit(0 if answer.allowed else 1)
+
+
+check.error_exit_code = 2  # type: ignore[attr-defined]
+
+
+def _render_check(answer: object) -> None:
+    from purdah.rules import RULES_BY_KEY
+    from purdah.services.check import CheckAnswer
+
+    assert isinstance(answer, CheckAnswer)
+    d = answer.decision
+    verb = (
+        "be promoted by the council"
+        if answer.action.value == "promote"
+        else "post on the council's accounts"
+    )
+    word = "MAY" if d.allowed else "MAY NOT"
+    click.echo(f"{answer.councillor} ({answer.name}) {word} {verb} at {instant(answer.at)}")
+    rows = [("reason", d.cause)]
+    for span in d.windows:
+        rule = RULES_BY_KEY.get(span.rule)
+        basis = span.start_basis + (
+            "" if span.actual_notice else " (statutory date: the actual notice is not recorded)"
+        )
+        rows += [
+            ("election", span.election_id + (f" (ward {span.ward})" if span.ward else "")),
+            ("window", f"{instant(span.start)}  ->  {instant(span.end)}"),
+            ("starts at", basis),
+            ("ends at", span.end_basis),
+        ]
+        if rule:
+            rows.append(("rule", f"{rule.title}: {'; '.join(rule.sources)}"))
+        rows += [("note", note) for note in span.notes.split("; ") if note]
+    if d.exemption:
+        g = d.exemption
+        rows.append(
+            (
+                "exemption",
+                f"#{g.id} {instant(g.start)} -> {instant(g.end)}: {g.reason} "
+                f"(granted by {g.granted_by})",
+            )
+        )
+    if answer.mismatch:
+        rows.append(
+            (
+                "FAULT",
+                f"the stored flag says {yes_no(answer.stored_flag)}: run "
+                "'purdah reconcile' (is the scheduler running?)",
+            )
+        )
+    table(rows)
+
+
+@click.command()
+@click.option("--council", "council_slug", default=None)
+@at_option
+@db_option
+@json_option
+def status(council_slug: str | None, at: str | None, db: str | None, as_json: bool) -> None:
+    """Who may post and be promoted at WHEN, and whether the stored flags agree."""
+    from purdah.serialize import status_json
+    from purdah.services.check import status as status_service
+
+    when = resolve_at(at)
+    rows = status_service(open_db(db), when, council_slug)
+    if as_json:
+        echo_json([status_json(r) for r in rows])
+        return
+    click.echo(f"as of {instant(when)}")
+    for r in rows:
+        fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
+        why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
+        click.echo(
+            f"{r.councillor}  post: {yes_no(r.may_post.allowed)}  "
+            f"promote: {yes_no(r.may_promote.allowed)}{why}{fault}"
+        )
+
+
+@click.command()
+@at_option
+@db_option
+@json_option
+def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
+    """Switch every councillor's flags to what the windows say (idempotent)."""
+    from purdah.serialize import reconcile_json
+    from purdah.services.reconcile import reconcile as reconcile_service
+
+    result = reconcile_service(open_db(db), resolve_at(at))
+    if as_json:
+        echo_json(reconcile_json(result))
+        return
+    echo_changes(result)
+    caught = f" ({result.replayed} missed boundaries caught up)" if result.replayed else ""
+    click.echo(f"reconciled at {instant(result.at)}: {len(result.changes)} flag changes{caught}")
+
+
+@click.command()
+@click.argument("ref", metavar="[COUNCIL/SLUG]", required=False)
+@click.option("--limit", type=int, default=None, help="Only the last N changes.")
+@db_option
+@json_option
+def history(ref: str | None, limit: int | None, db: str | None, as_json: bool) -> None:
+    """The audit log of flag changes (all councillors, or one)."""
+    from purdah.serialize import history_json
+    from purdah.services.history import history as history_service
+
+    rows = history_service(open_db(db), ref, limit)
+    if as_json:
+        echo_json([history_json(r) for r in rows])
+        return
+    for r in rows:
+        late = f" (recorded {instant(r.recorded_at)})" if r.recorded_at != r.at else ""
+        click.echo(
+            f"{instant(r.at)}  {r.councillor} {r.flag} {yes_no(r.old)} -> "
+            f"{yes_no(r.new)}: {r.cause} [{r.actor}]{late}"
+        )
+
+
+@click.command()
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@click.option("--action", type=click.Choice(_ACTIONS), required=True)
+@click.option("--from", "start", required=True, metavar="WHEN")
+@click.option("--to", "end", required=True, metavar="WHEN")
+@click.option("--reason", required=True, help="e.g. 'civic mayor: Remembrance Sunday notice'.")
+@click.option("--granted-by", required=True, help="Who granted it (recorded in the audit).")
+@db_option
+@json_option
+def exempt(
+    ref: str,
+    action: str,
+    start: str,
+    end: str,
+    reason: str,
+    granted_by: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Allow ACTION for one councillor from --from to --to despite a window, with a reason."""
+    from purdah.clock import parse_when
+    from purdah.decide import Action
+    from purdah.serialize import reconcile_json
+    from purdah.services.history import exempt as exempt_service
+
+    result = exempt_service(
+        open_db(db),
+        ref,
+        action=Action(action),
+        start=parse_when(start, "--from"),
+        end=parse_when(end, "--to"),
+        reason=reason,
+        granted_by=granted_by,
+        now=resolve_at(None),
+    )
+    if as_json:
+        echo_json(
+            {
+                "id": result.id,
+                "councillor": ref,
+                "action": action,
+                "reconcile": reconcile_json(result.reconcile),
+            }
+        )
+        return
+    click.echo(
+        f"exemption #{result.id}: {ref} may {action} from {instant(result.start)} to "
+        f"{instant(result.end)}"
+    )
+    echo_changes(result.reconcile)

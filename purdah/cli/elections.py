@@ -1,0 +1,157 @@
+"""`purdah election ...`, `purdah non-working-day add`, `purdah windows`."""
+
+from __future__ import annotations
+
+import click
+
+from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import echo_json, echo_refresh, instant
+
+
+@click.group()
+def election() -> None:
+    """Elections entered by hand (imports use the same store)."""
+
+
+@election.command("add")
+@click.argument("election_id")
+@click.option(
+    "--area",
+    default=None,
+    metavar="AREA",
+    help="The area the poll is held in (default: from the id, e.g. local.ashfield.* "
+    "is ashfield, parl.* is the UK).",
+)
+@click.option(
+    "--nation",
+    type=click.Choice(NATIONS, case_sensitive=False),
+    default=None,
+    help="Needed where the id does not fix the nation.",
+)
+@click.option("--notice", metavar="DATE", default=None, help="Actual notice of election date.")
+@db_option
+@json_option
+def election_add(
+    election_id: str,
+    area: str | None,
+    nation: str | None,
+    notice: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Record ELECTION_ID (a Democracy Club id); windows and flags follow at once."""
+    from purdah.clock import parse_date
+    from purdah.services.elections import add_election
+
+    result = add_election(
+        open_db(db),
+        election_id,
+        area=area,
+        nation=nation.upper() if nation else None,
+        notice=parse_date(notice, "--notice") if notice else None,
+        now=resolve_at(None),
+    )
+    echo_refresh(result, f"recorded {election_id}", as_json)
+
+
+@election.command("list")
+@db_option
+@json_option
+def election_list(db: str | None, as_json: bool) -> None:
+    """List recorded elections."""
+    from purdah.serialize import election_json
+    from purdah.services.elections import list_elections
+
+    rows = list_elections(open_db(db))
+    if as_json:
+        echo_json([election_json(r) for r in rows])
+        return
+    for r in rows:
+        notice = f", notice {r.notice}" if r.notice else ""
+        moved = f" (moved from {r.original_poll_date})" if r.original_poll_date else ""
+        click.echo(f"{r.election_id}  poll {r.poll_date}{moved}  area {r.area}  {r.status}{notice}")
+
+
+@election.command("cancel")
+@click.argument("election_id")
+@db_option
+@json_option
+def election_cancel(election_id: str, db: str | None, as_json: bool) -> None:
+    """Cancel a poll: its window ends now (other windows still apply)."""
+    from purdah.services.elections import cancel_election
+
+    result = cancel_election(open_db(db), election_id, now=resolve_at(None))
+    echo_refresh(result, f"cancelled {election_id}", as_json)
+
+
+@election.command("set-notice")
+@click.argument("election_id")
+@click.argument("notice", metavar="DATE")
+@db_option
+@json_option
+def election_set_notice(election_id: str, notice: str, db: str | None, as_json: bool) -> None:
+    """Record the actual notice of election DATE; windows start there."""
+    from purdah.clock import parse_date
+    from purdah.services.elections import set_notice
+
+    result = set_notice(
+        open_db(db), election_id, parse_date(notice, "notice date"), now=resolve_at(None)
+    )
+    echo_refresh(result, f"notice of {election_id} set to {notice}", as_json)
+
+
+@election.command("move")
+@click.argument("election_id")
+@click.argument("poll_date", metavar="DATE")
+@db_option
+@json_option
+def election_move(election_id: str, poll_date: str, db: str | None, as_json: bool) -> None:
+    """The poll moved to DATE: the window runs on to the new close, the gap restricted."""
+    from purdah.clock import parse_date
+    from purdah.services.elections import move_election
+
+    result = move_election(
+        open_db(db), election_id, parse_date(poll_date, "poll date"), now=resolve_at(None)
+    )
+    echo_refresh(result, f"moved {election_id} to {poll_date}", as_json)
+
+
+@click.group("non-working-day")
+def non_working_day() -> None:
+    """Extra days no count may use (days of mourning or thanksgiving)."""
+
+
+@non_working_day.command("add")
+@click.argument("day", metavar="DATE")
+@click.option("--reason", required=True, help="e.g. 'national day of mourning'.")
+@db_option
+@json_option
+def non_working_day_add(day: str, reason: str, db: str | None, as_json: bool) -> None:
+    """Add DATE as a non-working day; every affected window moves."""
+    from purdah.clock import parse_date
+    from purdah.services.elections import add_non_working_day
+
+    result = add_non_working_day(open_db(db), parse_date(day), reason, now=resolve_at(None))
+    echo_refresh(result, f"{day} is a non-working day ({reason})", as_json)
+
+
+@click.command()
+@click.option("--council", "council_slug", default=None)
+@db_option
+@json_option
+def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
+    """List each council's pre-election windows [start, end)."""
+    from purdah.serialize import window_row_json
+    from purdah.services.windows import list_windows
+
+    rows = list_windows(open_db(db), council_slug)
+    if as_json:
+        echo_json([window_row_json(r) for r in rows])
+        return
+    for r in rows:
+        ward = f" (ward {r.ward})" if r.ward else ""
+        status = "" if r.status == "scheduled" else f" [{r.status}]"
+        click.echo(
+            f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
+            f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
+        )

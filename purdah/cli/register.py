@@ -1,0 +1,185 @@
+"""`purdah init`, `purdah council ...`, `purdah councillor ...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import echo_json
+
+
+@click.command()
+@db_option
+def init(db: str | None) -> None:
+    """Create the store, or upgrade its schema to this version of purdah."""
+    from purdah.store import migrate, open_store
+
+    store = open_store(db, create=True)
+    revision = migrate(store)
+    click.echo(f"store ready at {store.url} (schema {revision})")
+
+
+@click.group()
+def council() -> None:
+    """The register of councils and the areas they lie within."""
+
+
+@council.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="The council's name.")
+@click.option("--nation", required=True, type=click.Choice(NATIONS, case_sensitive=False))
+@click.option("--kind", required=True, help="parish, town, community, district, county ...")
+@click.option(
+    "--within",
+    "within",
+    multiple=True,
+    metavar="AREA",
+    help="An area the council lies within (district, county, police area, combined "
+    "authority ...), as a slug; repeatable. The nation and the UK need not be listed.",
+)
+@click.option(
+    "--start-policy",
+    type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),
+    default="statutory",
+    show_default=True,
+    help="Where windows start when the actual notice date is not known.",
+)
+@click.option(
+    "--end-policy",
+    type=click.Choice(("close-of-poll", "end-of-day", "declaration")),
+    default="close-of-poll",
+    show_default=True,
+    help="Where windows end.",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(("council", "ward")),
+    default="council",
+    show_default=True,
+    help="Whether a single-ward by-election restricts the whole "
+    "council or only that ward's councillors.",
+)
+@db_option
+def council_add(
+    slug: str,
+    name: str,
+    nation: str,
+    kind: str,
+    within: tuple[str, ...],
+    start_policy: str,
+    end_policy: str,
+    scope: str,
+    db: str | None,
+) -> None:
+    """Add council SLUG to the register."""
+    from purdah.services.register import add_council
+
+    row = add_council(
+        open_db(db),
+        slug,
+        name=name,
+        nation=nation.upper(),
+        kind=kind,
+        within=within,
+        start_policy=start_policy,
+        end_policy=end_policy,
+        scope=scope,
+        now=resolve_at(None),
+    )
+    within_text = f", within {', '.join(row.within)}" if row.within else ""
+    click.echo(f"added council {row.slug}: {row.name} ({row.kind}, {row.nation}{within_text})")
+
+
+@council.command("list")
+@db_option
+@json_option
+def council_list(db: str | None, as_json: bool) -> None:
+    """List the councils in the register."""
+    from dataclasses import asdict
+
+    from purdah.services.register import list_councils
+
+    rows = list_councils(open_db(db))
+    if as_json:
+        echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
+        return
+    for r in rows:
+        within = f"  within: {', '.join(r.within)}" if r.within else ""
+        click.echo(
+            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {r.councillors} councillors){within}"
+        )
+
+
+@click.group()
+def councillor() -> None:
+    """The register of councillors."""
+
+
+@councillor.command("add")
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@click.option("--name", required=True)
+@click.option("--ward", default=None)
+@click.option("--may-post", is_flag=True, help="The council agreed they may post on its accounts.")
+@click.option(
+    "--role",
+    type=click.Choice(("member", "chair", "civic-mayor")),
+    default="member",
+    show_default=True,
+)
+@db_option
+def councillor_add(
+    ref: str, name: str, ward: str | None, may_post: bool, role: str, db: str | None
+) -> None:
+    """Add a councillor, written COUNCIL/SLUG (e.g. selston/jane-doe)."""
+    from purdah.services.register import add_councillor
+
+    row = add_councillor(
+        open_db(db),
+        ref,
+        name=name,
+        ward=ward,
+        agreed_may_post=may_post,
+        role=role,
+        now=resolve_at(None),
+    )
+    click.echo(f"added councillor {row.ref}: {row.name}")
+
+
+@councillor.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--council", "council_slug", required=True, help="The council they sit on.")
+@db_option
+def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
+    """Add every councillor in a CSV FILE, or none (columns: name, slug, ward, role, may_post)."""
+    from purdah.services.register import import_councillors
+
+    result = import_councillors(open_db(db), file, council_slug, now=resolve_at(None))
+    click.echo(f"imported {len(result.added)} councillors into {result.council}")
+
+
+@councillor.command("list")
+@click.option("--council", "council_slug", default=None)
+@db_option
+@json_option
+def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> None:
+    """List councillors, with their stored flags."""
+    from dataclasses import asdict
+
+    from purdah.services.register import list_councillors
+
+    rows = list_councillors(open_db(db), council_slug)
+    if as_json:
+        echo_json([asdict(r) | {"councillor": r.ref} for r in rows])
+        return
+    for r in rows:
+        ward = f", {r.ward}" if r.ward else ""
+        click.echo(
+            f"{r.ref}  {r.name} ({r.role}{ward})  may post: {_yn(r.may_post)}  "
+            f"may promote: {_yn(r.may_promote)}"
+        )
+
+
+def _yn(value: bool) -> str:
+    return "yes" if value else "no"

@@ -1,0 +1,172 @@
+"""The store's tables (SQLModel). No `from __future__ import annotations` here: it breaks
+SQLModel's relationship and column introspection.
+
+Instants are stored as UTC (UTCDateTime) and come back aware. Enumerated values are
+plain strings (the values of purdah's StrEnums), so the database reads the same words
+the CLI prints.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; naive values are refused, never guessed."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store: times must be aware")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instant(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Council(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    name: str
+    nation: str  # ENG / WLS / SCT / NIR
+    kind: str  # parish, town, district, county ...
+    start_policy: str = "statutory"  # purdah.timetable.StartPolicy
+    end_policy: str = "close-of-poll"  # purdah.timetable.EndPolicy
+    scope: str = "council"  # "council" or "ward" (single-ward by-elections)
+    created_at: datetime = _instant()
+
+
+class CouncilArea(SQLModel, table=True):
+    """An area a council lies within (district, county, police area, combined authority ...)."""
+
+    __tablename__ = "council_area"
+    __table_args__ = (sa.UniqueConstraint("council_id", "area"),)
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
+    area: str = Field(index=True)
+
+
+class Councillor(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("council_id", "slug"),)
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
+    slug: str
+    name: str
+    ward: str | None = None
+    role: str = "member"  # member, chair, civic-mayor
+    agreed_may_post: bool = False  # the council agreed they may post on its accounts
+    # The switched state other systems read; reconcile keeps it true.
+    may_post: bool = False
+    may_promote: bool = True
+    flags_at: datetime | None = _instant(default=None)
+    created_at: datetime = _instant()
+
+
+class Election(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    election_id: str = Field(unique=True, index=True)  # Democracy Club id
+    type: str
+    area: str = Field(index=True)
+    nation: str | None = None
+    poll_date: date
+    original_poll_date: date | None = None  # set when the poll moved
+    notice: date | None = None  # actual notice of election, when known
+    declared_at: datetime | None = _instant(default=None)
+    status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
+    cancelled_at: datetime | None = _instant(default=None)
+    source: str = "manual"
+    created_at: datetime = _instant()
+    updated_at: datetime = _instant()
+
+
+class Window(SQLModel, table=True):
+    """A council's pre-election window for one election, [start, end), recomputed on change."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("council_id", "election_pk"),
+        sa.Index("ix_window_council_span", "council_id", "start", "end"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", ondelete="CASCADE")
+    election_pk: int = Field(foreign_key="election.id", index=True, ondelete="CASCADE")
+    ward: str | None = None  # set only for a ward-scoped by-election
+    start: datetime = _instant()
+    end: datetime = _instant()
+    start_basis: str
+    end_basis: str
+    actual_notice: bool = False
+    rule: str
+    notes: str = ""
+
+
+class Exemption(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    councillor_id: int = Field(foreign_key="councillor.id", index=True, ondelete="CASCADE")
+    action: str  # promote or post
+    start: datetime = _instant()
+    end: datetime = _instant()
+    reason: str
+    granted_by: str
+    created_at: datetime = _instant()
+
+
+class FlagChange(SQLModel, table=True):
+    """The audit log: one row per change of one flag of one councillor."""
+
+    __tablename__ = "flag_change"
+    __table_args__ = (sa.UniqueConstraint("councillor_id", "flag", "at", "new"),)
+    id: int | None = Field(default=None, primary_key=True)
+    councillor_id: int = Field(foreign_key="councillor.id", index=True, ondelete="CASCADE")
+    flag: str  # may_post or may_promote
+    old: bool
+    new: bool
+    at: datetime = _instant()  # when the change took effect (a window or exemption boundary)
+    recorded_at: datetime = _instant()
+    cause: str
+    actor: str
+
+
+class NonWorkingDay(SQLModel, table=True):
+    """A day the clerk added that no window count may use (a day of mourning)."""
+
+    __tablename__ = "non_working_day"
+    day: date = Field(primary_key=True)
+    reason: str
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, sa.Table), model
+    return table
+
+
+# Core tables, for the set-based read and write paths (no ORM object per row).
+council_t = _table(Council)
+council_area_t = _table(CouncilArea)
+councillor_t = _table(Councillor)
+election_t = _table(Election)
+window_t = _table(Window)
+exemption_t = _table(Exemption)
+flag_change_t = _table(FlagChange)
+non_working_day_t = _table(NonWorkingDay)
+meta_t = _table(Meta)

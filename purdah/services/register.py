@@ -1,0 +1,307 @@
+"""The clerk's register: councils (and the areas they lie within) and councillors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from purdah.coverage import normalise_area
+from purdah.errors import InputError, NotFound
+from purdah.models import council_area_t, council_t, councillor_t
+from purdah.services.reconcile import reconcile_in
+from purdah.services.windows import recompute_windows
+from purdah.store import Store
+from purdah.timetable import EndPolicy, StartPolicy
+
+COUNCIL_KINDS = (
+    "parish",
+    "town",
+    "community",
+    "city",
+    "district",
+    "borough",
+    "county",
+    "unitary",
+    "metropolitan",
+    "london-borough",
+    "combined-authority",
+    "city-of-london",
+    "island",
+)
+ROLES = ("member", "chair", "civic-mayor")
+SCOPES = ("council", "ward")
+
+C = council_t.c
+A = council_area_t.c
+P = councillor_t.c
+
+
+@dataclass(frozen=True)
+class CouncilRow:
+    slug: str
+    name: str
+    nation: str
+    kind: str
+    within: tuple[str, ...]
+    start_policy: str
+    end_policy: str
+    scope: str
+    councillors: int = 0
+
+
+@dataclass(frozen=True)
+class CouncillorRow:
+    council: str
+    slug: str
+    name: str
+    ward: str | None
+    role: str
+    agreed_may_post: bool
+    may_post: bool
+    may_promote: bool
+
+    @property
+    def ref(self) -> str:
+        return f"{self.council}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    council: str
+    added: list[str] = field(default_factory=list)
+
+
+def add_council(
+    store: Store,
+    slug: str,
+    *,
+    name: str,
+    nation: str,
+    kind: str,
+    within: tuple[str, ...] = (),
+    start_policy: str = StartPolicy.STATUTORY.value,
+    end_policy: str = EndPolicy.CLOSE_OF_POLL.value,
+    scope: str = "council",
+    now: datetime,
+) -> CouncilRow:
+    slug = normalise_area(slug, "council slug")
+    areas = tuple(dict.fromkeys(normalise_area(a, "--within area") for a in within))
+    if kind not in COUNCIL_KINDS:
+        raise InputError(f"council kind {kind!r} is not one of: {', '.join(COUNCIL_KINDS)}")
+    with store.write() as conn:
+        if conn.execute(sa.select(C.id).where(C.slug == slug)).first():
+            raise InputError(f"council {slug!r} is already in the register")
+        council_id = conn.execute(
+            sa.insert(council_t).values(
+                slug=slug,
+                name=name,
+                nation=nation,
+                kind=kind,
+                start_policy=start_policy,
+                end_policy=end_policy,
+                scope=scope,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        if areas:
+            conn.execute(
+                sa.insert(council_area_t),
+                [{"council_id": council_id, "area": a} for a in areas],
+            )
+        recompute_windows(conn)
+        reconcile_in(conn, now)
+    return CouncilRow(slug, name, nation, kind, areas, start_policy, end_policy, scope)
+
+
+def council_id(conn: Connection, slug: str) -> int:
+    found = conn.execute(sa.select(C.id).where(C.slug == slug.strip().lower())).scalar()
+    if found is None:
+        raise NotFound(f"no council {slug!r} in the register: see 'purdah council list'")
+    return int(found)
+
+
+def list_councils(store: Store) -> list[CouncilRow]:
+    with store.read() as conn:
+        areas: dict[int, list[str]] = {}
+        for cid, area in conn.execute(sa.select(A.council_id, A.area).order_by(A.area)):
+            areas.setdefault(cid, []).append(area)
+        counts: dict[int, int] = dict(
+            conn.execute(sa.select(P.council_id, sa.func.count()).group_by(P.council_id)).all()
+        )
+        rows = conn.execute(sa.select(council_t).order_by(C.slug)).mappings()
+        return [
+            CouncilRow(
+                r["slug"],
+                r["name"],
+                r["nation"],
+                r["kind"],
+                tuple(areas.get(r["id"], ())),
+                r["start_policy"],
+                r["end_policy"],
+                r["scope"],
+                counts.get(r["id"], 0),
+            )
+            for r in rows
+        ]
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """`COUNCIL/SLUG` into its two slugs."""
+    council, sep, slug = ref.strip().partition("/")
+    if not sep or not council or not slug or "/" in slug:
+        raise InputError(f"councillor {ref!r} must be written COUNCIL/SLUG, e.g. selston/jane-doe")
+    return council.lower(), slug.lower()
+
+
+def add_councillor(
+    store: Store,
+    ref: str,
+    *,
+    name: str,
+    ward: str | None = None,
+    agreed_may_post: bool = False,
+    role: str = "member",
+    now: datetime,
+) -> CouncillorRow:
+    council, slug = split_ref(ref)
+    slug = normalise_area(slug, "councillor slug")
+    _check_role(role)
+    with store.write() as conn:
+        cid = council_id(conn, council)
+        _insert_councillors(conn, cid, [(slug, name, ward, role, agreed_may_post)], now)
+        reconcile_in(conn, now)
+    return CouncillorRow(council, slug, name, ward, role, agreed_may_post, agreed_may_post, True)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is not one of: {', '.join(ROLES)}")
+
+
+def _insert_councillors(
+    conn: Connection,
+    cid: int,
+    rows: list[tuple[str, str, str | None, str, bool]],
+    now: datetime,
+) -> None:
+    slugs = [r[0] for r in rows]
+    taken = set(
+        conn.execute(sa.select(P.slug).where(P.council_id == cid, P.slug.in_(slugs))).scalars()
+    )
+    if taken:
+        raise InputError(f"already in the register: {', '.join(sorted(taken))}")
+    # Flags start at what they are outside any window; reconcile switches them at once.
+    conn.execute(
+        sa.insert(councillor_t),
+        [
+            {
+                "council_id": cid,
+                "slug": slug,
+                "name": name,
+                "ward": ward,
+                "role": role,
+                "agreed_may_post": agreed,
+                "may_post": agreed,
+                "may_promote": True,
+                "flags_at": now,
+                "created_at": now,
+            }
+            for slug, name, ward, role, agreed in rows
+        ],
+    )
+
+
+_TRUE = {"yes", "y", "true", "1", "x"}
+_FALSE = {"no", "n", "false", "0", ""}
+
+
+def import_councillors(store: Store, path: Path, council: str, *, now: datetime) -> ImportResult:
+    """Add every councillor in a CSV file, or none: any bad row rejects the whole file.
+
+    Columns (header row, any order): name (required), slug (default: from the name),
+    ward, role, may_post (yes/no).
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    if "name" not in header:
+        raise InputError(
+            f"{path}:1: the header row has no 'name' column (found: "
+            f"{', '.join(header) or 'nothing'})"
+        )
+    rows: list[tuple[str, str, str | None, str, bool]] = []
+    seen: dict[str, int] = {}
+    errors: list[str] = []
+    for line, raw in enumerate(reader, start=2):
+        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        name = record.get("name", "")
+        if not name:
+            errors.append(f"{path}:{line}: the name is empty")
+            continue
+        slug = record.get("slug") or _slugify(name)
+        try:
+            slug = normalise_area(slug, "slug")
+            role = record.get("role") or "member"
+            _check_role(role)
+        except InputError as exc:
+            errors.append(f"{path}:{line}: {exc}")
+            continue
+        flag = record.get("may_post", "").lower()
+        if flag not in _TRUE | _FALSE:
+            errors.append(f"{path}:{line}: may_post {flag!r} is not yes or no")
+            continue
+        if slug in seen:
+            errors.append(f"{path}:{line}: slug {slug!r} repeats line {seen[slug]}")
+            continue
+        seen[slug] = line
+        rows.append((slug, name, record.get("ward") or None, role, flag in _TRUE))
+    if errors:
+        raise InputError(
+            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
+        )
+    if not rows:
+        raise InputError(f"{path}: no councillors in the file; nothing imported")
+    with store.write() as conn:
+        cid = council_id(conn, council)
+        _insert_councillors(conn, cid, rows, now)
+        reconcile_in(conn, now)
+    return ImportResult(council, [r[0] for r in rows])
+
+
+def _slugify(name: str) -> str:
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in name)
+    return "-".join(part for part in out.split("-") if part)
+
+
+def list_councillors(store: Store, council: str | None = None) -> list[CouncillorRow]:
+    query = (
+        sa.select(
+            C.slug.label("council"),
+            P.slug,
+            P.name,
+            P.ward,
+            P.role,
+            P.agreed_may_post,
+            P.may_post,
+            P.may_promote,
+        )
+        .join_from(councillor_t, council_t, P.council_id == C.id)
+        .order_by(C.slug, P.slug)
+    )
+    with store.read() as conn:
+        if council:
+            query = query.where(P.council_id == council_id(conn, council))
+        return [CouncillorRow(*row) for row in conn.execute(query)]

@@ -1,0 +1,258 @@
+"""Compute every council's windows from the register and the elections, and store them.
+
+Each election covers the councils inside its area (purdah.coverage); each covered
+council gets the election's window under that council's policy. Special cases
+(RULES.md section 4): a cancelled poll's window ends when the clerk cancelled it
+(flags come back only if no other window covers the council); a moved poll's window
+runs from the earlier of the two starts to the new end, the gap restricted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from purdah.decide import Span, ward_slug
+from purdah.ids import Nation, parse_election_id
+from purdah.models import (
+    council_area_t,
+    council_t,
+    election_t,
+    non_working_day_t,
+    window_t,
+)
+from purdah.store import Store
+from purdah.timetable import (
+    EndPolicy,
+    StartPolicy,
+    Timetable,
+    WindowPolicy,
+    compute_timetable,
+    window,
+)
+
+W = window_t.c
+E = election_t.c
+
+
+@dataclass(frozen=True)
+class WindowChanges:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def extra_days(conn: Connection) -> dict[date, str]:
+    return {
+        row.day: row.reason
+        for row in conn.execute(sa.select(non_working_day_t.c.day, non_working_day_t.c.reason))
+    }
+
+
+def election_timetable(
+    election_id: str, nation: str | None, poll_date: date, extra: dict[date, str]
+) -> Timetable:
+    """The timetable of a stored election (its poll date may have moved from the id's)."""
+    parsed = parse_election_id(election_id)
+    if parsed.poll_date != poll_date:
+        parsed = replace(parsed, poll_date=poll_date)
+    return compute_timetable(parsed, Nation(nation) if nation else None, extra)
+
+
+def _window_for(
+    election: Any, policy: WindowPolicy, extra: dict[date, str]
+) -> tuple[datetime, datetime, str, str, bool, str, str] | None:
+    tt = election_timetable(election.election_id, election.nation, election.poll_date, extra)
+    win = window(tt, policy, actual_notice=election.notice, declared_at=election.declared_at)
+    start, end, notes = win.start, win.end, list(win.notes)
+    start_basis, actual = win.start_basis, win.actual_notice
+    original = election.original_poll_date
+    if original is not None and original != election.poll_date:
+        first = window(
+            election_timetable(election.election_id, election.nation, original, extra), policy
+        )
+        if first.start < start:
+            start, start_basis, actual = first.start, first.start_basis, False
+        notes.append(
+            f"poll moved from {original} to {election.poll_date}: restricted from the earlier "
+            "start to the new close, gap included (conservative)"
+        )
+    if election.status == "cancelled" and election.cancelled_at is not None:
+        if election.cancelled_at <= start:
+            return None
+        if election.cancelled_at < end:
+            end = election.cancelled_at
+            notes.append("poll cancelled; the window ended when the clerk cancelled it")
+    return (start, end, start_basis, win.end_basis, actual, tt.rule.key, "; ".join(notes))
+
+
+def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
+    """Every (council, election) window the register and elections call for now."""
+    extra = extra_days(conn)
+    councils = {row.id: row for row in conn.execute(sa.select(council_t))}
+    by_area: dict[str, set[int]] = defaultdict(set)
+    for cid, row in councils.items():
+        for area in (row.slug, row.nation.lower(), "uk"):
+            by_area[area].add(cid)
+    for cid, area in conn.execute(sa.select(council_area_t.c.council_id, council_area_t.c.area)):
+        by_area[area].add(cid)
+
+    wanted: dict[tuple[int, int], dict[str, Any]] = {}
+    elections = conn.execute(sa.select(election_t).where(E.status != "withdrawn"))
+    for election in elections:
+        parsed = parse_election_id(election.election_id)
+        cache: dict[tuple[str, str], Any] = {}
+        for cid in by_area.get(election.area, ()):
+            council = councils[cid]
+            key = (council.start_policy, council.end_policy)
+            if key not in cache:
+                policy = WindowPolicy(StartPolicy(key[0]), EndPolicy(key[1]))
+                cache[key] = _window_for(election, policy, extra)
+            computed = cache[key]
+            if computed is None:
+                continue
+            start, end, start_basis, end_basis, actual, rule, notes = computed
+            ward = None
+            if (
+                council.scope == "ward"
+                and parsed.by_election
+                and parsed.division
+                and election.area == council.slug
+            ):
+                ward = ward_slug(parsed.division)
+            wanted[(cid, election.id)] = {
+                "council_id": cid,
+                "election_pk": election.id,
+                "ward": ward,
+                "start": start,
+                "end": end,
+                "start_basis": start_basis,
+                "end_basis": end_basis,
+                "actual_notice": actual,
+                "rule": rule,
+                "notes": notes,
+            }
+    return wanted
+
+
+_COMPARED = ("ward", "start", "end", "start_basis", "end_basis", "actual_notice", "rule", "notes")
+
+
+def recompute_windows(conn: Connection) -> WindowChanges:
+    """Bring the window table in step with the register and elections (diff, not rebuild,
+    so that window ids stay stable)."""
+    wanted = desired_windows(conn)
+    existing = {(row.council_id, row.election_pk): row for row in conn.execute(sa.select(window_t))}
+    gone = [row.id for key, row in existing.items() if key not in wanted]
+    new = [values for key, values in wanted.items() if key not in existing]
+    changed = [
+        {"wid": existing[key].id, **values}
+        for key, values in wanted.items()
+        if key in existing and any(getattr(existing[key], f) != values[f] for f in _COMPARED)
+    ]
+    if gone:
+        conn.execute(sa.delete(window_t).where(W.id.in_(gone)))
+    if new:
+        conn.execute(sa.insert(window_t), new)
+    if changed:
+        conn.execute(
+            sa.update(window_t)
+            .where(W.id == sa.bindparam("wid"))
+            .values({f: sa.bindparam(f) for f in _COMPARED}),
+            [{k: v for k, v in row.items() if k in (*_COMPARED, "wid")} for row in changed],
+        )
+    return WindowChanges(len(new), len(changed), len(gone))
+
+
+def spans_query() -> sa.Select[Any]:
+    """Windows with their election id, the shape `decide` needs."""
+    return sa.select(
+        W.council_id,
+        E.election_id,
+        W.start,
+        W.end,
+        W.ward,
+        W.start_basis,
+        W.end_basis,
+        W.actual_notice,
+        W.rule,
+        W.notes,
+    ).join_from(window_t, election_t, W.election_pk == E.id)
+
+
+def span_of(row: Any) -> Span:
+    return Span(
+        row.election_id,
+        row.start,
+        row.end,
+        row.ward,
+        row.start_basis,
+        row.end_basis,
+        row.actual_notice,
+        row.rule,
+        row.notes,
+    )
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    council: str
+    election_id: str
+    status: str
+    start: datetime
+    end: datetime
+    start_basis: str
+    end_basis: str
+    actual_notice: bool
+    rule: str
+    ward: str | None
+    notes: str
+
+
+def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
+    from purdah.services.register import council_id
+
+    query = (
+        sa.select(
+            council_t.c.slug,
+            E.election_id,
+            E.status,
+            W.start,
+            W.end,
+            W.start_basis,
+            W.end_basis,
+            W.actual_notice,
+            W.rule,
+            W.ward,
+            W.notes,
+        )
+        .join_from(window_t, election_t, W.election_pk == E.id)
+        .join(council_t, W.council_id == council_t.c.id)
+        .order_by(council_t.c.slug, W.start, E.election_id)
+    )
+    with store.read() as conn:
+        if council:
+            query = query.where(W.council_id == council_id(conn, council))
+        return [WindowRow(*row) for row in conn.execute(query)]
+
+
+def next_boundary(conn: Connection, after: datetime) -> datetime | None:
+    """The first window or exemption start or end strictly after `after`."""
+    from purdah.models import exemption_t
+
+    X = exemption_t.c
+    candidates = [
+        conn.execute(sa.select(sa.func.min(col)).where(col > after)).scalar()
+        for col in (W.start, W.end, X.start, X.end)
+    ]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None
