@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint clean
+.PHONY: install test test-pg lint run clean
 
 install: $(STAMP)
 
@@ -17,10 +17,23 @@ $(STAMP): pyproject.toml
 test: install
 	$(BIN)/python -m pytest -q
 
+# The store suite on PostgreSQL too: starts a throw-away server on 127.0.0.1:54329.
+test-pg: install
+	PURDAH_TEST_PG_URL="$$(bash .ci/postgres)" $(BIN)/python -m pytest -q
+
+# The main job on the embedded default: a SQLite file under var/, the scheduler in the
+# foreground (Ctrl-C stops it).
+RUN_DB ?= var/purdah.db
+run: install
+	mkdir -p var
+	$(BIN)/purdah --version
+	$(BIN)/purdah init --db $(RUN_DB)
+	$(BIN)/purdah run --db $(RUN_DB)
+
 lint: install
 	$(BIN)/ruff check purdah tests
 	$(BIN)/ruff format --check purdah tests
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info var

@@ -109,22 +109,30 @@ class Runner:
         return scheduler
 
     def run_forever(self, extra_jobs: Callable[[Any], None] | None = None) -> None:
-        """Run in the foreground until SIGINT or SIGTERM."""
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        """Run until SIGINT or SIGTERM. The jobs run on a background scheduler; the main
+        thread only waits for a stop signal, so a signal at any moment (even before the
+        scheduler has started) stops cleanly."""
+        from apscheduler.schedulers.background import BackgroundScheduler
 
-        scheduler = self.build(BlockingScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS))
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        scheduler = self.build(BackgroundScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS))
         if extra_jobs:
             extra_jobs(scheduler)
-
-        def stop(signum: int, _frame: Any) -> None:
-            log.info("received %s: stopping", signal.Signals(signum).name)
-            scheduler.shutdown(wait=False)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        self.tick("start-up")
         scheduler.start()
-        log.info("stopped")
+        try:
+            if not stop.is_set():
+                self.tick("start-up")
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
+            log.info("stopped")
 
 
 def seconds_until(instant: datetime | None, now: datetime) -> float | None:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from purdah.calendars import CALENDAR_DESCRIPTIONS
+from purdah.clock import LONDON
 from purdah.timetable import Timetable, Window
 
 
@@ -14,8 +15,8 @@ def iso_date(day: date | None) -> str | None:
 
 
 def iso_instant(instant: datetime) -> str:
-    """ISO 8601 with the UTC offset in force at that instant, to the second."""
-    return instant.isoformat(timespec="seconds")
+    """ISO 8601 in Europe/London with the offset in force at that instant, to the second."""
+    return instant.astimezone(LONDON).isoformat(timespec="seconds")
 
 
 def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, Any]:

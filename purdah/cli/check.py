@@ -32,7 +32,8 @@ def check(ref: str, action: str, at: str | None, db: str | None, as_json: bool) 
     from purdah.serialize import check_json
     from purdah.services.check import check as check_service
 
-    answer = check_service(open_db(db), ref, Action(action), resolve_at(at))
+    now = resolve_at(None)
+    answer = check_service(open_db(db), ref, Action(action), resolve_at(at) if at else now, now)
     if as_json:
         echo_json(check_json(answer))
     else:
@@ -101,8 +102,9 @@ def status(council_slug: str | None, at: str | None, db: str | None, as_json: bo
     from purdah.serialize import status_json
     from purdah.services.check import status as status_service
 
-    when = resolve_at(at)
-    rows = status_service(open_db(db), when, council_slug)
+    now = resolve_at(None)
+    when = resolve_at(at) if at else now
+    rows = status_service(open_db(db), when, council_slug, now)
     if as_json:
         echo_json([status_json(r) for r in rows])
         return

@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from purdah.decide import Action, Decision, Grant, Span, decide
 from purdah.errors import NotFound
 from purdah.models import council_t, councillor_t, exemption_t, window_t
-from purdah.services.reconcile import grant_of
+from purdah.services.reconcile import grant_of, last_run
 from purdah.services.register import council_id, split_ref
 from purdah.services.windows import span_of, spans_query
 from purdah.store import Store
@@ -33,14 +34,27 @@ class CheckAnswer:
     at: datetime
     decision: Decision
     stored_flag: bool
+    comparable: bool = True  # whether the stored flag is meant to hold at `at`
 
     @property
     def allowed(self) -> bool:
         return self.decision.allowed
 
     @property
-    def mismatch(self) -> bool:
+    def mismatch(self) -> bool | None:
+        """The stored flag disagrees with the answer: a fault (None: not comparable)."""
+        if not self.comparable:
+            return None
         return self.stored_flag != self.decision.allowed
+
+
+def stored_flags_apply(conn: Connection, at: datetime, now: datetime | None) -> bool:
+    """The stored flags claim to be right from the last reconcile until now; an answer for
+    another instant cannot be compared with them."""
+    if now is None:
+        return True
+    last = last_run(conn)
+    return last is not None and last <= at <= now
 
 
 _PERSON = (
@@ -58,7 +72,11 @@ _GRANTS = sa.select(exemption_t).where(
 )
 
 
-def check(store: Store, ref: str, action: Action, at: datetime) -> CheckAnswer:
+def check(
+    store: Store, ref: str, action: Action, at: datetime, now: datetime | None = None
+) -> CheckAnswer:
+    """The answer at `at`. Give `now` (the real clock) to compare with the stored flag only
+    where it should hold; without it the stored flag is always compared."""
     council, slug = split_ref(ref)
     with store.read() as conn:
         person = conn.execute(_PERSON, {"council": council, "slug": slug}).first()
@@ -70,6 +88,7 @@ def check(store: Store, ref: str, action: Action, at: datetime) -> CheckAnswer:
             )
         spans = [span_of(r) for r in conn.execute(_SPANS, {"cid": person.council_id, "at": at})]
         grants = [grant_of(r) for r in conn.execute(_GRANTS, {"pid": person.id, "at": at})]
+        comparable = stored_flags_apply(conn, at, now)
     decision = decide(
         action,
         at,
@@ -79,7 +98,7 @@ def check(store: Store, ref: str, action: Action, at: datetime) -> CheckAnswer:
         grants=grants,
     )
     stored = person.may_post if action is Action.POST else person.may_promote
-    return CheckAnswer(f"{council}/{slug}", person.name, action, at, decision, stored)
+    return CheckAnswer(f"{council}/{slug}", person.name, action, at, decision, stored, comparable)
 
 
 @dataclass(frozen=True)
@@ -90,16 +109,21 @@ class StatusRow:
     may_promote: Decision
     stored_may_post: bool
     stored_may_promote: bool
+    comparable: bool = True
 
     @property
-    def mismatch(self) -> bool:
+    def mismatch(self) -> bool | None:
+        if not self.comparable:
+            return None
         return (self.stored_may_post, self.stored_may_promote) != (
             self.may_post.allowed,
             self.may_promote.allowed,
         )
 
 
-def status(store: Store, at: datetime, council: str | None = None) -> list[StatusRow]:
+def status(
+    store: Store, at: datetime, council: str | None = None, now: datetime | None = None
+) -> list[StatusRow]:
     people_q = (
         sa.select(
             C.slug.label("council"),
@@ -129,10 +153,16 @@ def status(store: Store, at: datetime, council: str | None = None) -> list[Statu
         for row in conn.execute(grants_q):
             grants[row.councillor_id].append(grant_of(row))
         people = conn.execute(people_q).all()
-    return [_status_row(p, at, spans.get(p.council_id, []), grants.get(p.id, [])) for p in people]
+        comparable = stored_flags_apply(conn, at, now)
+    return [
+        _status_row(p, at, spans.get(p.council_id, []), grants.get(p.id, []), comparable)
+        for p in people
+    ]
 
 
-def _status_row(p: Any, at: datetime, spans: list[Span], grants: list[Grant]) -> StatusRow:
+def _status_row(
+    p: Any, at: datetime, spans: list[Span], grants: list[Grant], comparable: bool
+) -> StatusRow:
     def verdict(action: Action) -> Decision:
         return decide(
             action, at, ward=p.ward, agreed_may_post=p.agreed_may_post, spans=spans, grants=grants
@@ -145,4 +175,5 @@ def _status_row(p: Any, at: datetime, spans: list[Span], grants: list[Grant]) ->
         verdict(Action.PROMOTE),
         p.may_post,
         p.may_promote,
+        comparable,
     )

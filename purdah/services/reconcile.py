@@ -112,8 +112,6 @@ def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> R
     changes: list[Change] = []
 
     def evaluate(person: Any, t: datetime) -> None:
-        if person.created_at > t:
-            return
         current = state[person.id]
         if (  # the common case: nothing restricts the council and the flags already agree
             person.council_id not in spans
@@ -138,7 +136,9 @@ def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> R
 
     for instant in sorted(touched):
         for councillor_id in sorted(touched[instant]):
-            evaluate(by_id[councillor_id], instant)
+            person = by_id[councillor_id]
+            if person.created_at <= instant:  # no history from before they were registered
+                evaluate(person, instant)
     for person in people:
         evaluate(person, now)
 

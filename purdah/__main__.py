@@ -1,0 +1,5 @@
+"""`python -m purdah` runs the command line."""
+
+from purdah.cli import main
+
+main()

@@ -1,0 +1,252 @@
+"""The store commands through the CLI: exit codes, exact error lines, JSON contracts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from purdah.cli import main
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "purdah.db"
+    monkeypatch.setenv("PURDAH_DB", str(path))
+    run("init")
+    for args in (
+        [
+            "council",
+            "add",
+            "ashfield",
+            "--name",
+            "Ashfield District Council",
+            "--nation",
+            "ENG",
+            "--kind",
+            "district",
+            "--within",
+            "nottinghamshire",
+        ],
+        [
+            "council",
+            "add",
+            "selston",
+            "--name",
+            "Selston Parish Council",
+            "--nation",
+            "ENG",
+            "--kind",
+            "parish",
+            "--within",
+            "ashfield",
+            "--within",
+            "Nottinghamshire",
+        ],
+        ["councillor", "add", "selston/jane-doe", "--name", "Jane Doe", "--may-post"],
+        ["election", "add", "local.ashfield.2026-05-07", "--nation", "ENG"],
+    ):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+    return path
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_init_twice_is_harmless(db):
+    result = run("init")
+    assert result.exit_code == 0
+    assert result.output.startswith("store ready at sqlite:///")
+
+
+def test_check_exit_codes(db):
+    assert run("check", "selston/jane-doe", "--at", "2026-03-29T23:59:59").exit_code == 0
+    assert run("check", "selston/jane-doe", "--at", "2026-03-30").exit_code == 1
+    assert (
+        run("check", "selston/jane-doe", "--action", "post", "--at", "2026-05-07T22:00").exit_code
+        == 0
+    )
+
+
+def test_check_human_output(db):
+    result = run("check", "selston/jane-doe", "--at", "2026-04-01T10:00")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "selston/jane-doe (Jane Doe) MAY NOT be promoted by the council at Wed 2026-04-01 10:00 BST"
+    )
+    assert "  election   local.ashfield.2026-05-07" in lines
+    assert "  window     Mon 2026-03-30 00:00 BST  ->  Thu 2026-05-07 22:00 BST" in lines
+    assert any(
+        line.startswith("  starts at  statutory latest notice of election (statutory")
+        for line in lines
+    )
+    assert any(line.startswith("  rule       English principal") for line in lines)
+
+
+def test_check_json_contract(db):
+    result = run("check", "selston/jane-doe", "--at", "2026-04-01T10:00+01:00", "--json")
+    data = json.loads(result.output)
+    assert data["councillor"] == "selston/jane-doe"
+    assert data["action"] == "promote"
+    assert data["at"] == "2026-04-01T10:00:00+01:00"
+    assert data["allowed"] is False
+    assert data["exemption"] is None
+    [reason] = data["reasons"]
+    assert reason["election_id"] == "local.ashfield.2026-05-07"
+    assert reason["window"] == {
+        "start": "2026-03-30T00:00:00+01:00",
+        "end": "2026-05-07T22:00:00+01:00",
+    }
+    assert reason["basis"] == "statutory latest notice of election"
+    assert reason["sources"][0].startswith("SI 2006/3304")
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["selston/nobody"],
+            "Error: no councillor 'nobody' in council 'selston': see "
+            "'purdah councillor list --council selston'",
+        ),
+        (
+            ["nowhere/jane-doe"],
+            "Error: no council 'nowhere' in the register: see 'purdah council list'",
+        ),
+        (
+            ["jane-doe"],
+            "Error: councillor 'jane-doe' must be written COUNCIL/SLUG, e.g. selston/jane-doe",
+        ),
+        (
+            ["selston/jane-doe", "--at", "next tuesday"],
+            "Error: --at 'next tuesday' is not an ISO 8601 date or datetime",
+        ),
+    ],
+)
+def test_check_cannot_answer_exits_2(db, args, error):
+    result = run("check", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(error)
+
+
+def test_check_without_a_store_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("PURDAH_DB", str(tmp_path / "missing.db"))
+    result = run("check", "selston/jane-doe")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"Error: no purdah store at {tmp_path / 'missing.db'}: run 'purdah init' first"
+    )
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_status_json_flags_a_mismatch(db):
+    run("reconcile", "--at", "2026-03-01")  # the flags are right as of 1 March
+    data = json.loads(run("status", "--at", "2026-04-01", "--json").output)
+    [row] = data
+    assert row["councillor"] == "selston/jane-doe"
+    assert (row["may_post"], row["may_promote"]) == (False, False)
+    assert row["stored"] == {"may_post": True, "may_promote": True}
+    assert row["mismatch"] is True
+    run("reconcile", "--at", "2026-04-01")
+    [row] = json.loads(run("status", "--at", "2026-04-01", "--json").output)
+    assert row["mismatch"] is False
+
+
+def test_no_fault_is_claimed_for_an_instant_the_stored_flags_do_not_speak_for(db):
+    run("reconcile", "--at", "2026-03-01")
+    [row] = json.loads(run("status", "--at", "2090-01-01", "--json").output)
+    assert row["mismatch"] is None  # the future: the stored flags say nothing about it
+    result = run("check", "selston/jane-doe", "--at", "2090-01-01", "--json")
+    assert json.loads(result.output)["mismatch"] is None
+
+
+def test_reconcile_twice_changes_nothing_the_second_time(db):
+    first = json.loads(run("reconcile", "--at", "2026-04-01", "--json").output)
+    assert len(first["changes"]) == 2
+    second = json.loads(run("reconcile", "--at", "2026-04-01", "--json").output)
+    assert second["changes"] == []
+    history = json.loads(run("history", "--json").output)
+    assert len(history) == 2
+    assert set(history[0]) >= {"councillor", "flag", "old", "new", "at", "cause"}
+
+
+def test_election_list_json(db):
+    [row] = json.loads(run("election", "list", "--json").output)
+    assert row == {
+        "election_id": "local.ashfield.2026-05-07",
+        "type": "local",
+        "area": "ashfield",
+        "nation": "ENG",
+        "poll_date": "2026-05-07",
+        "original_poll_date": None,
+        "notice": None,
+        "status": "scheduled",
+        "source": "manual",
+    }
+
+
+def test_election_add_errors(db):
+    result = run("election", "add", "local.2026-05-07", "--nation", "ENG")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: local.2026-05-07 does not name its area: give --area")
+    result = run("election", "add", "local.ashfield.2026-05-07", "--nation", "ENG")
+    assert result.stderr.startswith("Error: election local.ashfield.2026-05-07 is already recorded")
+
+
+def test_within_areas_are_normalised(db):
+    [council] = [
+        c for c in json.loads(run("council", "list", "--json").output) if c["slug"] == "selston"
+    ]
+    assert council["within"] == ["ashfield", "nottinghamshire"]
+
+
+def test_exempt_and_windows_commands(db):
+    result = run(
+        "exempt",
+        "selston/jane-doe",
+        "--action",
+        "post",
+        "--from",
+        "2026-04-10T09:00",
+        "--to",
+        "2026-04-10T17:00",
+        "--reason",
+        "emergency: flood warning",
+        "--granted-by",
+        "Town Clerk",
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        run("check", "selston/jane-doe", "--action", "post", "--at", "2026-04-10T12:00").exit_code
+        == 0
+    )
+    windows = json.loads(run("windows", "--council", "selston", "--json").output)
+    assert [w["election_id"] for w in windows] == ["local.ashfield.2026-05-07"]
+
+
+def test_councillor_csv_import_is_all_or_nothing(db, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "name,ward,may_post\nAnn One,North,yes\n,South,no\nBob Two,East,maybe\n", encoding="utf-8"
+    )
+    result = run("councillor", "import", str(bad), "--council", "selston")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {bad}:3: the name is empty",
+        f"  {bad}:4: may_post 'maybe' is not yes or no",
+    ]
+    listed = json.loads(run("councillor", "list", "--council", "selston", "--json").output)
+    assert [c["slug"] for c in listed] == ["jane-doe"]
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        "\ufeffname,ward,may_post,role\nAnn One,North,yes,chair\nBob Two,,no,\n".encode()
+    )
+    result = run("councillor", "import", str(good), "--council", "selston")
+    assert result.output == "imported 2 councillors into selston\n"
+    listed = json.loads(run("councillor", "list", "--council", "selston", "--json").output)
+    assert [c["slug"] for c in listed] == ["ann-one", "bob-two", "jane-doe"]

@@ -1,0 +1,62 @@
+"""A small realistic register: Selston parish in Ashfield district in Nottinghamshire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from purdah.clock import LONDON
+from purdah.services.register import add_council, add_councillor
+
+SETUP = datetime(2026, 1, 5, 9, 0, tzinfo=LONDON)
+
+
+def nottinghamshire(store, *, parish_scope: str = "council") -> None:
+    add_council(
+        store,
+        "nottinghamshire",
+        name="Nottinghamshire County Council",
+        nation="ENG",
+        kind="county",
+        now=SETUP,
+    )
+    add_council(
+        store,
+        "ashfield",
+        name="Ashfield District Council",
+        nation="ENG",
+        kind="district",
+        within=("nottinghamshire",),
+        now=SETUP,
+    )
+    add_council(
+        store,
+        "selston",
+        name="Selston Parish Council",
+        nation="ENG",
+        kind="parish",
+        within=("ashfield", "nottinghamshire"),
+        scope=parish_scope,
+        now=SETUP,
+    )
+    add_council(
+        store,
+        "gedling",
+        name="Gedling Borough Council",
+        nation="ENG",
+        kind="district",
+        within=("nottinghamshire",),
+        now=SETUP,
+    )
+    add_councillor(
+        store,
+        "selston/jane-doe",
+        name="Jane Doe",
+        ward="Underwood",
+        agreed_may_post=True,
+        now=SETUP,
+    )
+    add_councillor(store, "selston/sam-roe", name="Sam Roe", ward="Selston", now=SETUP)
+    add_councillor(
+        store, "selston/mayor", name="Pat Lee", role="civic-mayor", agreed_may_post=True, now=SETUP
+    )
+    add_councillor(store, "gedling/ann-other", name="Ann Other", agreed_may_post=True, now=SETUP)
