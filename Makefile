@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test test-pg lint run clean
+.PHONY: install test test-pg lint run bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ run: install
 	$(BIN)/purdah --version
 	$(BIN)/purdah init --db $(RUN_DB)
 	$(BIN)/purdah run --db $(RUN_DB)
+
+# National-scale figures, as ratios to baselines measured in the same run (bench/).
+bench: install
+	$(BIN)/python bench/bench_store.py
 
 lint: install
 	$(BIN)/ruff check purdah tests

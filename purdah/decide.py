@@ -12,10 +12,11 @@ or for the councillor's ward.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 
 class Action(StrEnum):
@@ -66,7 +67,7 @@ class Decision:
     exemption: Grant | None
     agreed: bool = True  # for post: whether the council agreed this councillor may post
 
-    @property
+    @cached_property
     def cause(self) -> str:
         if self.exemption and self.windows:
             return (
@@ -97,8 +98,106 @@ def decide(
     grants: Sequence[Grant] = (),
 ) -> Decision:
     in_force = tuple(s for s in spans if s.covers(t, ward))
+    return _decide_in_force(action, t, in_force, agreed_may_post, grants)
+
+
+def _decide_in_force(
+    action: Action,
+    t: datetime,
+    in_force: tuple[Span, ...],
+    agreed_may_post: bool,
+    grants: Sequence[Grant],
+) -> Decision:
     grant = next((g for g in grants if g.active(t, action)), None) if in_force else None
     free = not in_force or grant is not None
     if action is Action.POST:
         return Decision(agreed_may_post and free, in_force, grant, agreed_may_post)
     return Decision(free, in_force, grant)
+
+
+class Decider:
+    """`decide` for many councillors at one instant, sharing the work.
+
+    Gives exactly what `decide` gives for each councillor. The windows in force are
+    worked out once per council (and ward, where a window is ward-scoped) and each
+    distinct set of them is numbered once; a decision depends only on that set, the
+    action and (for posting) the council's agreement, unless the councillor holds an
+    exemption, so decisions are shared between every councillor in the same situation.
+    """
+
+    def __init__(
+        self,
+        t: datetime,
+        spans: Mapping[int, Sequence[Span]],
+        grants: Mapping[int, Sequence[Grant]],
+    ) -> None:
+        self.t = t
+        self.grants = grants
+        self._spans = spans
+        self._council: dict[int, tuple[tuple[Span, ...], bool, int]] = {}
+        self._ward_slots: dict[tuple[int, str | None], int] = {}
+        self._slot_of: dict[tuple[Span, ...], int] = {}
+        self._in_force_of: list[tuple[Span, ...]] = []
+        self._shared: dict[tuple[int, Action, bool], Decision] = {}
+
+    def _slot(self, in_force: tuple[Span, ...]) -> int:
+        slot = self._slot_of.get(in_force)
+        if slot is None:
+            slot = self._slot_of[in_force] = len(self._in_force_of)
+            self._in_force_of.append(in_force)
+        return slot
+
+    def _slot_for(self, council_id: int, ward: str | None) -> int:
+        cached = self._council.get(council_id)
+        if cached is None:
+            live = tuple(s for s in self._spans.get(council_id, ()) if s.start <= self.t < s.end)
+            ward_scoped = any(s.ward is not None for s in live)
+            cached = (live, ward_scoped, -1 if ward_scoped else self._slot(live))
+            self._council[council_id] = cached
+        live, ward_scoped, slot = cached
+        if not ward_scoped:
+            return slot
+        key = (council_id, ward)
+        found = self._ward_slots.get(key)
+        if found is None:
+            slug = ward_slug(ward)
+            found = self._slot(tuple(s for s in live if s.ward is None or s.ward == slug))
+            self._ward_slots[key] = found
+        return found
+
+    def decide(
+        self,
+        action: Action,
+        council_id: int,
+        councillor_id: int,
+        ward: str | None,
+        agreed_may_post: bool,
+    ) -> Decision:
+        return self._decide(
+            action, self._slot_for(council_id, ward), councillor_id, agreed_may_post
+        )
+
+    def _decide(
+        self, action: Action, slot: int, councillor_id: int, agreed_may_post: bool
+    ) -> Decision:
+        grants = self.grants.get(councillor_id)
+        if grants:
+            in_force = self._in_force_of[slot]
+            return _decide_in_force(action, self.t, in_force, agreed_may_post, grants)
+        key = (slot, action, agreed_may_post or action is Action.PROMOTE)
+        shared = self._shared.get(key)
+        if shared is None:
+            in_force = self._in_force_of[slot]
+            shared = _decide_in_force(action, self.t, in_force, agreed_may_post, ())
+            self._shared[key] = shared
+        return shared
+
+    def pair(
+        self, council_id: int, councillor_id: int, ward: str | None, agreed_may_post: bool
+    ) -> tuple[Decision, Decision]:
+        """(may post, may promote) for one councillor."""
+        slot = self._slot_for(council_id, ward)
+        return (
+            self._decide(Action.POST, slot, councillor_id, agreed_may_post),
+            self._decide(Action.PROMOTE, slot, councillor_id, agreed_may_post),
+        )

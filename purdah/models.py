@@ -129,9 +129,10 @@ class FlagChange(SQLModel, table=True):
     """The audit log: one row per change of one flag of one councillor."""
 
     __tablename__ = "flag_change"
+    # The unique constraint leads with councillor_id, so it also serves lookups by councillor.
     __table_args__ = (sa.UniqueConstraint("councillor_id", "flag", "at", "new"),)
     id: int | None = Field(default=None, primary_key=True)
-    councillor_id: int = Field(foreign_key="councillor.id", index=True, ondelete="CASCADE")
+    councillor_id: int = Field(foreign_key="councillor.id", ondelete="CASCADE")
     flag: str  # may_post or may_promote
     old: bool
     new: bool

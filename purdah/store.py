@@ -4,28 +4,38 @@ Embedded default: a SQLite file with WAL, foreign keys, a busy timeout, and writ
 transactions opened with BEGIN IMMEDIATE (a plain BEGIN that reads and then writes
 fails at once under contention, busy timeout or not). PostgreSQL through the same
 URL option; reconcile there takes a transaction-level advisory lock.
+
+SQLAlchemy is imported only when something needs an engine: `purdah check`, the hot
+path, reads a SQLite store with the standard library's sqlite3 (see `Store.query`),
+so a whole `purdah check` process stays cheap.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from typing import TYPE_CHECKING, Any
 
 from purdah.errors import PurdahError
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
 ENV_DB = "PURDAH_DB"
 SCHEMA_HEAD = "0001"
+# How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
+# correctly as text.
+SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class StoreError(PurdahError):
-    """The store cannot be opened or is not initialised. Exit 2 for `check`."""
+    """The store cannot be opened or is not initialised."""
 
     exit_code = 2
 
@@ -43,14 +53,47 @@ def resolve_url(db: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
-@dataclass
+def as_instant(value: Any) -> datetime:
+    """An instant read with plain SQL: SQLite text or a datetime, as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime), value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def db_instant(dialect: str) -> Callable[[datetime], Any]:
+    """How to pass an aware instant straight to the driver (bypassing UTCDateTime)."""
+    if dialect == "sqlite":
+        return lambda value: value.astimezone(UTC).strftime(SQLITE_INSTANT)
+    return lambda value: value.astimezone(UTC)
+
+
 class Store:
-    engine: Engine
-    url: str
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return "sqlite" if self.url.startswith("sqlite") else self.engine.dialect.name
+
+    @property
+    def sqlite_path(self) -> str | None:
+        if not self.url.startswith("sqlite"):
+            return None
+        path = self.url.split("///", 1)[-1]
+        return path if path and path != ":memory:" else None
+
+    @cached_property
+    def engine(self) -> Engine:
+        import sqlalchemy as sa
+
+        if self.url.startswith("sqlite"):
+            return _sqlite_engine(self.url)
+        try:
+            return sa.create_engine(self.url, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use database URL {self.url!r}: {exc}") from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -63,11 +106,48 @@ class Store:
         with self.engine.execution_options(purdah_write=True).begin() as conn:
             yield conn
 
+    def query(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement with `:name` parameters. Instants given as
+        parameters must be aware; instants read back need `as_instant`."""
+        path = self.sqlite_path
+        if path is None:
+            import sqlalchemy as sa
+
+            with self.read() as conn:
+                return [tuple(row) for row in conn.execute(sa.text(sql), dict(params))]
+        values = {
+            k: v.astimezone(UTC).strftime(SQLITE_INSTANT) if isinstance(v, datetime) else v
+            for k, v in params.items()
+        }
+        return self._sqlite().execute(sql, values).fetchall()
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            path = self.sqlite_path
+            assert path is not None
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro",
+                uri=True,
+                timeout=30,
+                isolation_level=None,
+                check_same_thread=True,
+            )
+            self._local.conn = conn
+        return conn
+
     def close(self) -> None:
-        self.engine.dispose()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 def _sqlite_engine(url: str) -> Engine:
+    import sqlalchemy as sa
+
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
@@ -94,41 +174,43 @@ def open_store(db: str | None = None, *, create: bool = False) -> Store:
     Without `create`, a SQLite file that does not exist, or a database without
     purdah's schema, is a StoreError telling the user to run `purdah init`.
     """
-    url = resolve_url(db)
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            if not create and not Path(path).exists():
-                raise StoreError(
-                    f"no purdah store at {path}: run 'purdah init' first (or give --db / ${ENV_DB})"
-                )
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = _sqlite_engine(url)
-    else:
-        try:
-            engine = sa.create_engine(url, pool_pre_ping=True)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
-    store = Store(engine, url)
+    store = Store(resolve_url(db))
+    path = store.sqlite_path
+    if path is not None:
+        if not create and not Path(path).exists():
+            raise StoreError(
+                f"no purdah store at {path}: run 'purdah init' first (or give --db / ${ENV_DB})"
+            )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     if not create:
         _require_schema(store)
     return store
 
 
+_NO_SCHEMA = "the database {url} has no purdah schema: run 'purdah init'"
+
+
 def _require_schema(store: Store) -> None:
-    try:
-        with store.read() as conn:
-            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    except sa.exc.OperationalError as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise StoreError(
-                f"the database {store.url} has no purdah schema: run 'purdah init'"
-            ) from None
-        raise StoreError(f"cannot reach the store {store.url}: {exc.orig}") from None
-    except sa.exc.ProgrammingError:
-        raise StoreError(
-            f"the database {store.url} has no purdah schema: run 'purdah init'"
-        ) from None
+    if store.sqlite_path is not None:
+        try:
+            rows = store.query("SELECT version_num FROM alembic_version", {})
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise StoreError(_NO_SCHEMA.format(url=store.url)) from None
+            raise StoreError(f"cannot read the store {store.url}: {exc}") from None
+        version = rows[0][0] if rows else None
+    else:
+        import sqlalchemy as sa
+
+        try:
+            with store.read() as conn:
+                version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        except sa.exc.ProgrammingError:
+            raise StoreError(_NO_SCHEMA.format(url=store.url)) from None
+        except sa.exc.OperationalError as exc:
+            if "does not exist" in str(exc):
+                raise StoreError(_NO_SCHEMA.format(url=store.url)) from None
+            raise StoreError(f"cannot reach the store {store.url}: {exc.orig}") from None
     if version != SCHEMA_HEAD:
         raise StoreError(
             f"the store's schema is at {version}, this purdah needs {SCHEMA_HEAD}: "

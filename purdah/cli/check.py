@@ -100,7 +100,7 @@ def _render_check(answer: object) -> None:
 def status(council_slug: str | None, at: str | None, db: str | None, as_json: bool) -> None:
     """Who may post and be promoted at WHEN, and whether the stored flags agree."""
     from purdah.serialize import status_json
-    from purdah.services.check import status as status_service
+    from purdah.services.status import status as status_service
 
     now = resolve_at(None)
     when = resolve_at(at) if at else now

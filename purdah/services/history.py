@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from purdah.decide import Action
 from purdah.errors import InputError, NotFound
 from purdah.models import council_t, councillor_t, exemption_t, flag_change_t
+from purdah.refs import split_ref
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.register import split_ref
 from purdah.store import Store
 
 P = councillor_t.c

@@ -14,28 +14,27 @@ due (`at`) and when it was written (`recorded_at`).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from purdah.decide import Action, Grant, Span, decide
+from purdah.decide import Decider, Grant, Span
 from purdah.models import councillor_t, exemption_t, flag_change_t, meta_t, window_t
 from purdah.services.windows import span_of, spans_query
-from purdah.store import Store
+from purdah.store import Store, db_instant
 
 P = councillor_t.c
 X = exemption_t.c
 W = window_t.c
 LAST_RUN = "last_reconcile_at"
+_FLAGS = ("may_post", "may_promote")  # the order of Decider.pair
 _LOCK_KEY = 0x70757264  # "purd"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     councillor_id: int
     flag: str
     old: bool
@@ -77,127 +76,168 @@ def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> R
     last = last_run(conn)
     since = last if last is not None and last < now else now
 
-    spans: dict[int, list[Span]] = defaultdict(list)
-    for row in conn.execute(spans_query().where(W.end > since, W.start <= now)):
-        spans[row.council_id].append(span_of(row))
-    grants: dict[int, list[Grant]] = defaultdict(list)
-    for row in conn.execute(sa.select(exemption_t).where(X.end > since, X.start <= now)):
-        grants[row.councillor_id].append(grant_of(row))
-
-    people = conn.execute(
-        sa.select(
-            P.id, P.council_id, P.ward, P.agreed_may_post, P.may_post, P.may_promote, P.created_at
-        )
-    ).all()
-    by_council: dict[int, list[Any]] = defaultdict(list)
-    for person in people:
-        by_council[person.council_id].append(person)
-    by_id = {person.id: person for person in people}
-
-    # Boundaries missed since the last run, each with who it touches.
-    touched: dict[datetime, set[int]] = defaultdict(set)
-    for council_id, council_spans in spans.items():
-        ids = {p.id for p in by_council.get(council_id, ())}
-        for span in council_spans:
-            for instant in (span.start, span.end):
-                if since < instant < now:
-                    touched[instant] |= ids
-    for councillor_id, councillor_grants in grants.items():
-        for grant in councillor_grants:
-            for instant in (grant.start, grant.end):
-                if since < instant < now:
-                    touched[instant].add(councillor_id)
-
-    state = {p.id: {"may_post": p.may_post, "may_promote": p.may_promote} for p in people}
+    state: dict[int, Any] = {}  # councillor id -> [row, may_post, may_promote] as we go
     changes: list[Change] = []
 
-    def evaluate(person: Any, t: datetime) -> None:
-        current = state[person.id]
-        if (  # the common case: nothing restricts the council and the flags already agree
-            person.council_id not in spans
-            and current["may_post"] == person.agreed_may_post
-            and current["may_promote"]
+    def load(query: sa.Select[Any]) -> list[Any]:
+        found = []
+        for row in conn.execute(query):
+            entry = state.get(row.id)
+            if entry is None:
+                entry = state[row.id] = [row, row.may_post, row.may_promote]
+            found.append(entry)
+        return found
+
+    def evaluate(entry: list[Any], decider: Decider) -> None:
+        person = entry[0]
+        verdicts = decider.pair(person.council_id, person.id, person.ward, person.agreed_may_post)
+        for index, (flag, verdict) in enumerate(zip(_FLAGS, verdicts, strict=True), start=1):
+            if verdict.allowed != entry[index]:
+                changes.append(
+                    Change(person.id, flag, entry[index], verdict.allowed, decider.t, verdict.cause)
+                )
+                entry[index] = verdict.allowed
+
+    # Boundaries missed since the last run: which councils and councillors each touches.
+    missed: dict[datetime, set[int]] = defaultdict(set)  # instant -> council ids
+    missed_grants: dict[datetime, set[int]] = defaultdict(set)  # instant -> councillor ids
+    if since < now:
+        for owner, start, end in conn.execute(
+            _boundaries(W.council_id, W.start, W.end, since, now)
         ):
-            return
-        for action in (Action.POST, Action.PROMOTE):
-            flag = "may_post" if action is Action.POST else "may_promote"
-            verdict = decide(
-                action,
-                t,
-                ward=person.ward,
-                agreed_may_post=person.agreed_may_post,
-                spans=spans.get(person.council_id, ()),
-                grants=grants.get(person.id, ()),
-            )
-            old = current[flag]
-            if verdict.allowed != old:
-                changes.append(Change(person.id, flag, old, verdict.allowed, t, verdict.cause))
-                current[flag] = verdict.allowed
+            for instant in (start, end):
+                if since < instant < now:
+                    missed[instant].add(owner)
+        for owner, start, end in conn.execute(
+            _boundaries(X.councillor_id, X.start, X.end, since, now)
+        ):
+            for instant in (start, end):
+                if since < instant < now:
+                    missed_grants[instant].add(owner)
+    instants = sorted(set(missed) | set(missed_grants))
+    if instants:
+        councils = set().union(*missed.values()) if missed else set()
+        people = set().union(*missed_grants.values()) if missed_grants else set()
+        load(
+            _PEOPLE.add_columns(P.created_at)
+            .where(sa.or_(P.council_id.in_(councils), P.id.in_(people)))
+            .order_by(P.id)
+        )
+    load(_maybe_wrong(now))
+    if not state:  # the common tick: nobody's flags can be wrong and nothing was missed
+        _set_last_run(conn, now)
+        return ReconcileResult(now)
 
-    for instant in sorted(touched):
-        for councillor_id in sorted(touched[instant]):
-            person = by_id[councillor_id]
-            if person.created_at <= instant:  # no history from before they were registered
-                evaluate(person, instant)
-    for person in people:
-        evaluate(person, now)
+    spans, grants = _spans_and_grants(conn, state, since, now)
+    if instants:
+        by_council: dict[int, list[Any]] = defaultdict(list)
+        for entry in state.values():
+            by_council[entry[0].council_id].append(entry)
+        for instant in instants:
+            decider = Decider(instant, spans, grants)
+            due = {
+                entry[0].id: entry
+                for council_id in missed.get(instant, ())
+                for entry in by_council.get(council_id, ())
+            }
+            due.update({pid: state[pid] for pid in missed_grants.get(instant, ()) if pid in state})
+            for pid in sorted(due):
+                if due[pid][0].created_at <= instant:  # no history from before registration
+                    evaluate(due[pid], decider)
 
-    _write(conn, people, state, changes, now, actor)
+    # Now: everyone whose stored flags could be wrong, plus everyone caught up above.
+    decider = Decider(now, spans, grants)
+    for entry in state.values():
+        evaluate(entry, decider)
+
+    _write(conn, state, now, changes, actor)
     _set_last_run(conn, now)
     refs = _refs(conn, {c.councillor_id for c in changes})
-    return ReconcileResult(now, changes, len(touched), refs=refs)
+    return ReconcileResult(now, changes, len(instants), refs=refs)
+
+
+_FEW = 2000  # up to this many ids go in an IN list; more, and the whole table is read
+
+
+def _boundaries(owner: Any, start: Any, end: Any, since: datetime, now: datetime) -> Any:
+    """Rows with a start or an end in (since, now)."""
+    return sa.select(owner, start, end).where(
+        sa.or_(sa.and_(start > since, start < now), sa.and_(end > since, end < now))
+    )
+
+
+def _spans_and_grants(
+    conn: Connection, state: dict[int, Any], since: datetime, now: datetime
+) -> tuple[dict[int, list[Span]], dict[int, list[Grant]]]:
+    """The windows and exemptions of (since, now] for the councillors being evaluated."""
+    councils = {entry[0].council_id for entry in state.values()}
+    spans_q = spans_query().where(W.end > since, W.start <= now)
+    if len(councils) <= _FEW:
+        spans_q = spans_q.where(W.council_id.in_(councils))
+    spans: dict[int, list[Span]] = defaultdict(list)
+    for row in conn.execute(spans_q):
+        spans[row.council_id].append(span_of(row))
+    grants_q = sa.select(exemption_t).where(X.end > since, X.start <= now)
+    if len(state) <= _FEW:
+        grants_q = grants_q.where(X.councillor_id.in_(list(state)))
+    grants: dict[int, list[Grant]] = defaultdict(list)
+    for row in conn.execute(grants_q):
+        grants[row.councillor_id].append(grant_of(row))
+    return spans, grants
+
+
+_PEOPLE = sa.select(P.id, P.council_id, P.ward, P.agreed_may_post, P.may_post, P.may_promote)
+
+
+def _maybe_wrong(t: datetime) -> sa.Select[Any]:
+    """Councillors whose stored flags may differ from the decision at t. A superset:
+    `decide` still makes every decision; this only leaves out rows that certainly agree."""
+    in_force = sa.and_(W.start <= t, W.end > t)
+    council_wide = sa.select(W.council_id).where(in_force, W.ward.is_(None))
+    ward_scoped = sa.select(W.council_id).where(in_force, W.ward.is_not(None))
+    granted = sa.select(X.councillor_id).where(X.start <= t, X.end > t)
+    return _PEOPLE.where(
+        sa.or_(
+            sa.and_(P.council_id.in_(council_wide), sa.or_(P.may_promote, P.may_post)),
+            sa.and_(
+                P.council_id.not_in(council_wide),
+                sa.or_(sa.not_(P.may_promote), P.may_post != P.agreed_may_post),
+            ),
+            P.council_id.in_(ward_scoped),
+            P.id.in_(granted),
+        )
+    ).order_by(P.id)
 
 
 def _write(
-    conn: Connection,
-    people: Sequence[Any],
-    state: dict[int, dict[str, bool]],
-    changes: list[Change],
-    now: datetime,
-    actor: str,
+    conn: Connection, state: dict[int, Any], now: datetime, changes: list[Change], actor: str
 ) -> None:
+    """Plain executemany for both writes: through SQLAlchemy's per-parameter processing
+    100,000 rows took seconds. Each flag update is conditional on the old flags, so a
+    concurrent run cannot switch twice; audit rows already written are skipped."""
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    convert = db_instant(conn.dialect.name)
+    instants = {at: convert(at) for at in {c.at for c in changes} | {now}}  # a few distinct
+    recorded = instants[now]
     updates = [
-        {
-            "pid": p.id,
-            "old_post": p.may_post,
-            "old_promote": p.may_promote,
-            "new_post": state[p.id]["may_post"],
-            "new_promote": state[p.id]["may_promote"],
-            "now": now,
-        }
-        for p in people
-        if (p.may_post, p.may_promote) != (state[p.id]["may_post"], state[p.id]["may_promote"])
+        (post, promote, recorded, row.id, row.may_post, row.may_promote)
+        for row, post, promote in state.values()
+        if (row.may_post, row.may_promote) != (post, promote)
     ]
     if updates:
-        conn.execute(
-            sa.update(councillor_t)
-            .where(
-                P.id == sa.bindparam("pid"),
-                P.may_post == sa.bindparam("old_post"),
-                P.may_promote == sa.bindparam("old_promote"),
-            )
-            .values(
-                may_post=sa.bindparam("new_post"),
-                may_promote=sa.bindparam("new_promote"),
-                flags_at=sa.bindparam("now"),
-            ),
+        conn.exec_driver_sql(
+            f"UPDATE councillor SET may_post = {marker}, may_promote = {marker}, "
+            f"flags_at = {marker} WHERE id = {marker} AND may_post = {marker} "
+            f"AND may_promote = {marker}",
             updates,
         )
     if changes:
-        insert = _insert_ignoring_duplicates(conn)
-        conn.execute(
-            insert,
+        columns = "councillor_id, flag, old, new, at, recorded_at, cause, actor"
+        conn.exec_driver_sql(
+            f"INSERT INTO flag_change ({columns}) VALUES ({', '.join([marker] * 8)}) "
+            "ON CONFLICT DO NOTHING",
             [
-                {
-                    "councillor_id": c.councillor_id,
-                    "flag": c.flag,
-                    "old": c.old,
-                    "new": c.new,
-                    "at": c.at,
-                    "recorded_at": now,
-                    "cause": c.cause,
-                    "actor": actor,
-                }
+                (c.councillor_id, c.flag, c.old, c.new, instants[c.at], recorded, c.cause, actor)
                 for c in changes
             ],
         )
@@ -227,9 +267,10 @@ def _refs(conn: Connection, ids: set[int]) -> dict[int, str]:
         return {}
     from purdah.models import council_t
 
-    rows = conn.execute(
-        sa.select(P.id, council_t.c.slug, P.slug)
-        .join_from(councillor_t, council_t, P.council_id == council_t.c.id)
-        .where(P.id.in_(ids))
+    query = sa.select(P.id, council_t.c.slug, P.slug).join_from(
+        councillor_t, council_t, P.council_id == council_t.c.id
     )
-    return {pid: f"{council}/{slug}" for pid, council, slug in rows}
+    if len(ids) <= _FEW:
+        query = query.where(P.id.in_(ids))
+    rows = conn.execute(query)
+    return {pid: f"{council}/{slug}" for pid, council, slug in rows if pid in ids}

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from purdah.coverage import normalise_area
 from purdah.errors import InputError, NotFound
 from purdah.models import council_area_t, council_t, councillor_t
+from purdah.refs import split_ref
 from purdah.services.reconcile import reconcile_in
 from purdah.services.windows import recompute_windows
 from purdah.store import Store
@@ -149,14 +150,6 @@ def list_councils(store: Store) -> list[CouncilRow]:
             )
             for r in rows
         ]
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    """`COUNCIL/SLUG` into its two slugs."""
-    council, sep, slug = ref.strip().partition("/")
-    if not sep or not council or not slug or "/" in slug:
-        raise InputError(f"councillor {ref!r} must be written COUNCIL/SLUG, e.g. selston/jane-doe")
-    return council.lower(), slug.lower()
 
 
 def add_councillor(

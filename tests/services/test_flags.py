@@ -9,7 +9,7 @@ import pytest
 
 from purdah.clock import LONDON
 from purdah.decide import Action
-from purdah.services.check import check, status
+from purdah.services.check import check
 from purdah.services.elections import (
     add_election,
     add_non_working_day,
@@ -19,6 +19,7 @@ from purdah.services.elections import (
 )
 from purdah.services.history import exempt, history
 from purdah.services.reconcile import reconcile
+from purdah.services.status import status
 from purdah.services.windows import list_windows
 from tests.services.helpers import SETUP, nottinghamshire
 

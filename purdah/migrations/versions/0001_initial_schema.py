@@ -156,16 +156,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("councillor_id", "flag", "at", "new"),
     )
-    with op.batch_alter_table("flag_change", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_flag_change_councillor_id"), ["councillor_id"], unique=False
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("flag_change", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_flag_change_councillor_id"))
-
     op.drop_table("flag_change")
     with op.batch_alter_table("exemption", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_exemption_councillor_id"))
