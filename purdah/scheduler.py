@@ -72,10 +72,17 @@ class Runner:
             self.plan(now)
             return result
 
+    def replan(self) -> None:
+        with self._lock:
+            self.plan(self.clock())
+
     def plan(self, now: datetime) -> datetime | None:
         with self.store.read() as conn:
             self.next_boundary = next_boundary(conn, now)
         if self.scheduler is not None and self.next_boundary is not None:
+            job = self.scheduler.get_job(BOUNDARY_JOB)
+            if job is not None and job.next_run_time == self.next_boundary:
+                return self.next_boundary
             self.scheduler.add_job(
                 self.tick,
                 "date",
@@ -105,6 +112,11 @@ class Runner:
             args=("midnight",),
             id="purdah-midnight",
             replace_existing=True,
+        )
+        # Windows added by another process (a clerk's command) get their exact boundary job
+        # within a minute; planning only reads the earliest upcoming boundary and writes nothing.
+        scheduler.add_job(
+            self.replan, "interval", minutes=1, id="purdah-replan", replace_existing=True
         )
         return scheduler
 

@@ -61,7 +61,7 @@ def test_scheduler_jobs_are_registered_with_safe_defaults(sqlite_store):
     runner.build(scheduler)
     runner.tick()
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"purdah-periodic", "purdah-midnight", BOUNDARY_JOB}
+    assert set(jobs) == {"purdah-periodic", "purdah-midnight", "purdah-replan", BOUNDARY_JOB}
     boundary = jobs[BOUNDARY_JOB].trigger.run_date
     assert boundary == START
     midnight = jobs["purdah-midnight"].trigger
@@ -89,3 +89,17 @@ def test_purdah_run_stops_cleanly_on_sigterm(tmp_path):
             proc.kill()
     assert proc.returncode == 0
     assert "received SIGTERM: stopping" in rest
+
+
+def test_replan_picks_up_a_window_added_by_another_process(sqlite_store):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    nottinghamshire(sqlite_store)
+    scheduler = BackgroundScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS)
+    runner = Runner(sqlite_store, clock=Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
+    runner.build(scheduler)
+    runner.tick()
+    assert scheduler.get_job(BOUNDARY_JOB) is None  # nothing to plan yet
+    add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    runner.replan()
+    assert scheduler.get_job(BOUNDARY_JOB).trigger.run_date == START
