@@ -78,6 +78,8 @@ class Councillor(SQLModel, table=True):
 
 
 class Election(SQLModel, table=True):
+    # An imported poll is known by its source and its event (UID, plus RECURRENCE-ID).
+    __table_args__ = (sa.UniqueConstraint("source", "source_uid"),)
     id: int | None = Field(default=None, primary_key=True)
     election_id: str = Field(unique=True, index=True)  # Democracy Club id
     type: str
@@ -90,6 +92,8 @@ class Election(SQLModel, table=True):
     status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
     cancelled_at: datetime | None = _instant(default=None)
     source: str = "manual"
+    source_uid: str | None = None
+    title: str = ""
     created_at: datetime = _instant()
     updated_at: datetime = _instant()
 
@@ -150,6 +154,24 @@ class NonWorkingDay(SQLModel, table=True):
     reason: str
 
 
+class Feed(SQLModel, table=True):
+    """A registered election calendar (URL or file) that `purdah run` refreshes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    location: str  # http(s) URL or file path
+    options: str = "{}"  # the import options, JSON
+    every_seconds: int = 6 * 3600
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked_at: datetime | None = _instant(default=None)
+    last_ok_at: datetime | None = _instant(default=None)
+    last_error: str | None = None
+    failures: int = 0
+    next_due_at: datetime | None = _instant(default=None)
+    created_at: datetime = _instant()
+
+
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
@@ -171,3 +193,4 @@ exemption_t = _table(Exemption)
 flag_change_t = _table(FlagChange)
 non_working_day_t = _table(NonWorkingDay)
 meta_t = _table(Meta)
+feed_t = _table(Feed)

@@ -184,3 +184,41 @@ def history_json(row: Any) -> dict[str, Any]:
         "cause": row.cause,
         "actor": row.actor,
     }
+
+
+def import_json(report: Any) -> dict[str, Any]:
+    """The `purdah import --json` object."""
+    return {
+        "dry_run": report.dry_run,
+        "sources": report.sources,
+        "elections": [
+            {
+                "uid": p.uid,
+                "election_id": p.election_id,
+                "poll_date": p.poll_date.isoformat(),
+                "type": p.type,
+                "area": p.area,
+                "title": p.title,
+                "status": p.status,
+                "action": p.action,
+                "source": p.source,
+            }
+            for p in report.elections
+        ],
+        "skipped": [
+            {"uid": uid, "summary": summary, "reason": reason}
+            for uid, summary, reason in report.skipped
+        ],
+        "warnings": list(report.warnings),
+        "errors": list(report.errors),
+        "windows": (
+            {
+                "added": report.windows.added,
+                "changed": report.windows.changed,
+                "removed": report.windows.removed,
+            }
+            if report.windows
+            else None
+        ),
+        "flag_changes": len(report.reconcile.changes) if report.reconcile else 0,
+    }

@@ -23,3 +23,30 @@ def test_opening_an_uninitialised_database_says_run_init(tmp_path):
     path.touch()
     with pytest.raises(StoreError, match="has no purdah schema: run 'purdah init'"):
         open_store(str(path))
+
+
+def test_upgrading_from_the_first_schema_keeps_the_data(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from purdah.store import SCHEMA_HEAD, migrate, open_store
+
+    store = open_store(str(tmp_path / "old.db"), create=True)
+    cfg = Config()
+    cfg.set_main_option("script_location", "purdah/migrations")
+    with store.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.commit()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO election (election_id, type, area, poll_date, status, source, "
+            "created_at, updated_at) VALUES ('parl.2029-08-16', 'parl', 'uk', '2029-08-16', "
+            "'scheduled', 'manual', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    assert migrate(store) == SCHEMA_HEAD
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT election_id, source_uid, title FROM election").all()
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    assert rows == [("parl.2029-08-16", None, "")]
+    assert version == SCHEMA_HEAD

@@ -57,7 +57,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from purdah.cli import check, elections, register, scheduler, timetable
+    from purdah.cli import check, elections, imports, register, scheduler, timetable
 
     for command in (
         timetable.timetable,
@@ -73,6 +73,7 @@ def _register() -> None:
         check.history,
         check.exempt,
         scheduler.run,
+        imports.import_,
     ):
         main.add_command(command)
 

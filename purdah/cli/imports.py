@@ -1,0 +1,160 @@
+"""`purdah import` and `purdah feed ...`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import echo_changes, echo_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+_TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
+
+
+def import_options(func: F) -> F:
+    """The options `import` and `feed add` share."""
+    for option in reversed(
+        (
+            click.option(
+                "--council",
+                default=None,
+                help="The source is this council's calendar: "
+                "its polls are the council's own unless they say otherwise.",
+            ),
+            click.option("--area", default=None, help="The area the source's polls are held in."),
+            click.option(
+                "--nation", type=click.Choice(NATIONS, case_sensitive=False), default=None
+            ),
+            click.option(
+                "--type",
+                "election_type",
+                type=click.Choice(_TYPES),
+                default=None,
+                help="The kind of election, where the events do not say.",
+            ),
+            click.option(
+                "--every-event",
+                is_flag=True,
+                help="Every event is a poll (a dedicated election calendar).",
+            ),
+            click.option(
+                "--since",
+                default=None,
+                metavar="DATE",
+                help="Expand recurring events from DATE (default: a year ago).",
+            ),
+            click.option(
+                "--until",
+                default=None,
+                metavar="DATE",
+                help="... until DATE (default: ten years ahead).",
+            ),
+        )
+    ):
+        func = option(func)
+    return func
+
+
+def build_options(
+    council: str | None,
+    area: str | None,
+    nation: str | None,
+    election_type: str | None,
+    every_event: bool,
+    since: str | None,
+    until: str | None,
+) -> Any:
+    from purdah.clock import parse_date
+    from purdah.coverage import normalise_area
+    from purdah.services.importer import ImportOptions
+
+    return ImportOptions(
+        council=council.lower() if council else None,
+        area=normalise_area(area, "--area") if area else None,
+        nation=nation.upper() if nation else None,
+        type=election_type,
+        every_event=every_event,
+        since=parse_date(since, "--since") if since else None,
+        until=parse_date(until, "--until") if until else None,
+    )
+
+
+@click.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@import_options
+@click.option("--dry-run", is_flag=True, help="Show what would happen; change nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Accept a source that shrank drastically (its polls really were removed).",
+)
+@db_option
+@json_option
+def import_(
+    sources: tuple[str, ...],
+    council: str | None,
+    area: str | None,
+    nation: str | None,
+    election_type: str | None,
+    every_event: bool,
+    since: str | None,
+    until: str | None,
+    dry_run: bool,
+    force: bool,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Import election calendars (.ics files or http(s) URLs), all or nothing.
+
+    Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
+    2: bad usage.
+    """
+    from purdah.ical.reader import FeedRejected
+    from purdah.serialize import import_json
+    from purdah.services.importer import ImportReport, import_sources
+
+    options = build_options(council, area, nation, election_type, every_event, since, until)
+    try:
+        report = import_sources(
+            open_db(db), list(sources), options, now=resolve_at(None), dry_run=dry_run, force=force
+        )
+    except FeedRejected as exc:
+        if not as_json:
+            raise
+        echo_json(import_json(ImportReport(dry_run=dry_run, errors=[str(exc)])))
+        raise SystemExit(1) from None
+    if as_json:
+        echo_json(import_json(report))
+        return
+    render_import(report)
+
+
+def render_import(report: Any) -> None:
+    counts: dict[str, int] = {}
+    for planned in report.elections:
+        counts[planned.action] = counts.get(planned.action, 0) + 1
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no polls"
+    verb = "would import" if report.dry_run else "imported"
+    click.echo(
+        f"{verb} {', '.join(report.sources)}: {summary}; {len(report.skipped)} skipped, "
+        f"{len(report.warnings)} warnings"
+    )
+    for planned in report.elections:
+        if planned.action != "unchanged":
+            click.echo(f"  {planned.action:<10} {planned.election_id}  {planned.title}")
+    for uid, summary_text, reason in report.skipped[:5]:
+        click.echo(f"  skipped    {summary_text or uid}: {reason}")
+    if len(report.skipped) > 5:
+        click.echo(f"  ... and {len(report.skipped) - 5} more skipped (--json lists them all)")
+    for warning in report.warnings[:10]:
+        click.echo(f"  warning    {warning}")
+    if len(report.warnings) > 10:
+        click.echo(f"  ... and {len(report.warnings) - 10} more warnings (--json lists them)")
+    if report.windows and not report.dry_run:
+        w = report.windows
+        click.echo(f"windows: {w.added} added, {w.changed} changed, {w.removed} removed")
+    if report.reconcile and not report.dry_run:
+        echo_changes(report.reconcile)

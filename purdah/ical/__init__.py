@@ -1,0 +1,1 @@
+"""Election calendars in (reader, classifier) and restricted periods out."""

@@ -1,0 +1,393 @@
+"""Read election calendars: bytes in, one `Occurrence` per event occurrence out.
+
+Written for what real feeds do (../shared/ICALENDAR.md): Google exports with
+X-WR-TIMEZONE and UTC times, Outlook/Exchange time zone names and `BYDAY=MO, TU`,
+several VCALENDARs in one stream, a BOM, CRLF or LF, bad bytes, truncated downloads,
+duplicate UIDs, missing UIDs, recurrence with overrides and cancellations, and hostile
+rules. A file that cannot be read raises `FeedRejected` saying where and why; a problem
+in one event is a `Problem` (a warning naming the event) and the rest is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from purdah.clock import LONDON
+from purdah.errors import PurdahError
+
+
+class FeedRejected(PurdahError):
+    """The source as a whole cannot be used; nothing from it is imported."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 16 * 1024 * 1024
+    max_events: int = 50_000
+    max_occurrences: int = 50_000
+    seconds: float = 60.0
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Problem:
+    uid: str | None
+    summary: str | None
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line else ""
+        who = f"event {self.uid!r}" + (f" ({self.summary!r})" if self.summary else "")
+        return f"{where}{who}: {self.message}" if self.uid else f"{where}{self.message}"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of one event, reduced to what the importer needs."""
+
+    uid: str
+    recurrence_id: str | None  # set for occurrences of a recurring series
+    summary: str
+    description: str
+    categories: tuple[str, ...]
+    url: str
+    extra: dict[str, str]  # X- properties of the event
+    poll_date: date  # the Europe/London date of the start
+    cancelled: bool
+    sequence: int
+    line: int | None
+
+    @property
+    def key(self) -> str:
+        """Identity within a source: UID plus RECURRENCE-ID."""
+        return self.uid if self.recurrence_id is None else f"{self.uid}#{self.recurrence_id}"
+
+
+@dataclass
+class ReadResult:
+    occurrences: list[Occurrence] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    calendars: int = 0
+    events: int = 0
+
+
+# icalendar caches custom VTIMEZONEs for the whole process, first one wins: reset and
+# parse under a lock so that two feeds defining "Customized Time Zone" differently
+# do not share offsets.
+_PARSE_LOCK = threading.Lock()
+_SUB_DAILY = re.compile(rb"FREQ=(SECONDLY|MINUTELY|HOURLY)", re.IGNORECASE)
+_RRULE_LINE = re.compile(rb"^(RRULE|EXRULE)([;:].*)$", re.MULTILINE | re.IGNORECASE)
+
+
+def read_calendar(
+    data: bytes, source: str, since: date, until: date, limits: Limits | None = None
+) -> ReadResult:
+    """Parse `data` (the bytes of one .ics source) into occurrences between since and until."""
+    limits = limits or DEFAULT_LIMITS
+    if len(data) > limits.max_bytes:
+        raise FeedRejected(
+            f"{source}: {len(data):,} bytes is more than the limit of {limits.max_bytes:,}; "
+            "split the calendar or raise the limit"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise FeedRejected(f"{source}: the file is empty")
+    result = ReadResult()
+    text_problem = _check_utf8(data)
+    if text_problem:
+        result.problems.append(text_problem)
+    if not re.search(rb"END:VCALENDAR\s*$", data[-200:], re.IGNORECASE):
+        raise FeedRejected(
+            f"{source}: it does not end with END:VCALENDAR, so the download looks truncated; "
+            "nothing was imported (fetch it again)"
+        )
+    data = _RRULE_LINE.sub(lambda m: m.group(1) + m.group(2).replace(b", ", b","), data)
+    calendars = _parse(data, source)
+    if not calendars:
+        raise FeedRejected(f"{source}: no calendar could be read from it")
+    result.calendars = len(calendars)
+    lines = _line_index(data)
+    deadline = time.monotonic() + limits.seconds
+    for calendar in calendars:
+        _read_one(calendar, source, since, until, limits, deadline, lines, result)
+    return result
+
+
+def _check_utf8(data: bytes) -> Problem | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return Problem(
+            None,
+            None,
+            f"bytes that are not UTF-8 (at byte {exc.start}); they were "
+            "read as U+FFFD, so check the text of that event",
+            line,
+        )
+    return None
+
+
+def _parse(data: bytes, source: str) -> list[Any]:
+    import icalendar
+
+    with _PARSE_LOCK:
+        icalendar.use_zoneinfo()  # type: ignore[no-untyped-call]
+        try:
+            return list(icalendar.Calendar.from_ical(data, multiple=True))
+        except ValueError as exc:
+            message = str(exc)
+            line = _find_line(data, message)
+            where = f" line {line}" if line else ""
+            raise FeedRejected(
+                f"{source}:{where}: cannot be read as iCalendar ({message}); nothing was "
+                "imported: fix or remove that line"
+            ) from None
+
+
+def _find_line(data: bytes, message: str) -> int | None:
+    quoted = re.search(r"'([^']{4,})'", message)
+    if not quoted:
+        return None
+    index = data.find(quoted.group(1).encode("utf-8", "replace"))
+    return data.count(b"\n", 0, index) + 1 if index >= 0 else None
+
+
+def _line_index(data: bytes) -> dict[bytes, int]:
+    """Line number of each UID line, to point warnings at their event."""
+    found: dict[bytes, int] = {}
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line[:4].upper() == b"UID:":
+            found.setdefault(line[4:].strip(), number)
+    return found
+
+
+def _read_one(
+    calendar: Any,
+    source: str,
+    since: date,
+    until: date,
+    limits: Limits,
+    deadline: float,
+    lines: dict[bytes, int],
+    result: ReadResult,
+) -> None:
+    import x_wr_timezone
+
+    try:
+        calendar = x_wr_timezone.to_standard(calendar)
+    except Exception as exc:
+        result.problems.append(Problem(None, None, f"X-WR-TIMEZONE could not be applied: {exc}"))
+    events = list(calendar.walk("VEVENT"))
+    result.events += len(events)
+    if result.events > limits.max_events:
+        raise FeedRejected(
+            f"{source}: more than {limits.max_events:,} events; nothing was imported"
+        )
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for event in events:
+        uid = str(event.get("UID") or "").strip() or _synthetic_uid(event)
+        groups[uid].append(event)
+    timezones = list(calendar.walk("VTIMEZONE"))
+    for uid, group in groups.items():
+        line = lines.get(uid.encode())
+        if time.monotonic() > deadline:
+            raise FeedRejected(
+                f"{source}: reading took more than {limits.seconds:.0f} s; nothing was imported"
+            )
+        summary = _text(group[0], "SUMMARY")
+        try:
+            if any(e.get("RRULE") or e.get("RDATE") for e in group):
+                occurrences, warnings = _expand(
+                    uid, group, timezones, since, until, limits, deadline, line
+                )
+            else:
+                occurrences, warnings = _single(uid, group, line)
+        except _EventProblem as exc:
+            result.problems.append(Problem(uid, summary, str(exc), line))
+            continue
+        # Bad properties icalendar set aside (the event itself was read): warnings.
+        warnings += [f"{name}: {message}" for e in group for name, message in e.errors]
+        result.problems += [Problem(uid, summary, w, line) for w in dict.fromkeys(warnings)]
+        result.occurrences.extend(occurrences)
+        if len(result.occurrences) > limits.max_occurrences:
+            raise FeedRejected(
+                f"{source}: more than {limits.max_occurrences:,} occurrences between {since} "
+                f"and {until}; narrow --since/--until"
+            )
+
+
+class _EventProblem(Exception):
+    pass
+
+
+def _synthetic_uid(event: Any) -> str:
+    """A stable UID for an event that has none, so that re-importing is idempotent."""
+    parts = [str(event.get(name, "")) for name in ("DTSTART", "SUMMARY", "DESCRIPTION", "URL")]
+    start = event.get("DTSTART")
+    if start is not None:
+        try:
+            parts[0] = str(start.dt)
+        except Exception:  # a broken value: its text still identifies it
+            parts[0] = str(start)
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+    return f"purdah-{digest}"
+
+
+def _dt(prop: Any, name: str = "DTSTART") -> Any:
+    """The value of a date property, or _EventProblem if the file's value is broken."""
+    try:
+        return prop.dt
+    except Exception as exc:  # icalendar raises on broken properties
+        detail = str(exc).split(": ")[-1]
+        raise _EventProblem(f"its {name} cannot be read ({detail}); skipped") from None
+
+
+def _text(event: Any, name: str) -> str:
+    value = event.get(name)
+    return str(value).strip() if value is not None else ""
+
+
+def _categories(event: Any) -> tuple[str, ...]:
+    found: list[str] = []
+    values = event.get("CATEGORIES")
+    for value in values if isinstance(values, list) else [values] if values else []:
+        cats = getattr(value, "cats", None)
+        found += [str(c) for c in cats] if cats is not None else [str(value)]
+    return tuple(c.strip() for c in found if str(c).strip())
+
+
+def _sequence(event: Any) -> int:
+    try:
+        return int(event.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _local_date(value: Any, uid: str) -> tuple[date, str | None]:
+    """The Europe/London date of a DTSTART value, and a warning if a guess was needed."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.date(), (
+                "its start has no usable time zone (unknown TZID or floating time); "
+                "read as Europe/London"
+            )
+        return value.astimezone(LONDON).date(), None
+    if isinstance(value, date):
+        return value, None
+    raise _EventProblem(f"its start {value!r} is not a date or a time")
+
+
+def _occurrence(
+    uid: str, event: Any, start: Any, recurrence_id: str | None, line: int | None
+) -> tuple[Occurrence, str | None]:
+    day, warning = _local_date(start, uid)
+    extra = {str(k).upper(): str(v) for k, v in event.items() if str(k).upper().startswith("X-")}
+    status = _text(event, "STATUS").upper()
+    return Occurrence(
+        uid=uid,
+        recurrence_id=recurrence_id,
+        summary=_text(event, "SUMMARY"),
+        description=_text(event, "DESCRIPTION"),
+        categories=_categories(event),
+        url=_text(event, "URL"),
+        extra=extra,
+        poll_date=day,
+        cancelled=status == "CANCELLED",
+        sequence=_sequence(event),
+        line=line,
+    ), warning
+
+
+def _single(uid: str, group: list[Any], line: int | None) -> tuple[list[Occurrence], list[str]]:
+    """Events that do not recur: per RECURRENCE-ID (or none) the highest SEQUENCE wins."""
+    best: dict[str | None, Any] = {}
+    for event in group:
+        rid = event.get("RECURRENCE-ID")
+        key = None if rid is None else str(_dt(rid, "RECURRENCE-ID"))
+        if key not in best or _sequence(event) >= _sequence(best[key]):
+            best[key] = event
+    found, warnings = [], []
+    for key, event in best.items():
+        start = event.get("DTSTART")
+        if start is None:
+            raise _EventProblem("it has no DTSTART, so it has no date; skipped")
+        occurrence, warning = _occurrence(uid, event, _dt(start), key, line)
+        found.append(occurrence)
+        if warning:
+            warnings.append(warning)
+    return found, warnings
+
+
+def _expand(
+    uid: str,
+    group: list[Any],
+    timezones: list[Any],
+    since: date,
+    until: date,
+    limits: Limits,
+    deadline: float,
+    line: int | None,
+) -> tuple[list[Occurrence], list[str]]:
+    import icalendar
+    import recurring_ical_events
+
+    for event in group:
+        rule = event.get("RRULE")
+        for value in rule if isinstance(rule, list) else [rule] if rule else []:
+            if _SUB_DAILY.search(value.to_ical()):
+                raise _EventProblem(
+                    "it repeats more often than daily (FREQ=SECONDLY, MINUTELY or HOURLY), "
+                    "which no election does; skipped"
+                )
+    mini = icalendar.Calendar()
+    for component in (*timezones, *group):
+        mini.add_component(component)
+    found: list[Occurrence] = []
+    warnings: list[str] = []
+    try:
+        query = recurring_ical_events.of(mini, skip_bad_series=True)
+        for count, event in enumerate(query.between(since, until + timedelta(days=1)), start=1):
+            if count > limits.max_occurrences or time.monotonic() > deadline:
+                raise _EventProblem(
+                    f"it has more occurrences than can be read ({limits.max_occurrences:,} or "
+                    f"{limits.seconds:.0f} s) between {since} and {until}; skipped"
+                )
+            start = _dt(event.get("DTSTART"))
+            rid = event.get("RECURRENCE-ID")
+            rid_text = str(_dt(rid, "RECURRENCE-ID")) if rid is not None else str(start)
+            occurrence, warning = _occurrence(uid, event, start, rid_text, line)
+            found.append(occurrence)
+            if warning:
+                warnings.append(warning)
+    except _EventProblem:
+        raise
+    except Exception as exc:
+        raise _EventProblem(
+            f"its recurrence cannot be expanded ({type(exc).__name__}: {exc}); skipped"
+        ) from None
+    # A RANGE=THISANDFUTURE override gives every later occurrence its RECURRENCE-ID: those
+    # are told apart by their own start.
+    counts: dict[str | None, int] = defaultdict(int)
+    for occurrence in found:
+        counts[occurrence.recurrence_id] += 1
+    found = [
+        replace(o, recurrence_id=f"{o.recurrence_id}+{o.poll_date}")
+        if counts[o.recurrence_id] > 1
+        else o
+        for o in found
+    ]
+    return found, warnings

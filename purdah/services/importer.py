@@ -1,0 +1,381 @@
+"""`purdah import`: election calendars into the store, all or nothing.
+
+Phase 1 reads and classifies every source (nothing written); a source that cannot be
+read rejects the whole import. Phase 2 applies the plan in one write transaction:
+imported polls are keyed by (source, UID#RECURRENCE-ID), so re-importing is
+idempotent; a moved event moves its election, STATUS:CANCELLED cancels it, an event
+gone from a source that still parses is withdrawn; "Notice of Election" events set the
+actual notice date. Windows are recomputed and flags reconciled in the same
+transaction. A dry run does all of it and rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from purdah.errors import PurdahError
+from purdah.ical.classify import Notice, Options, Poll, Skip, classify
+from purdah.ical.fetch import fetch, is_url
+from purdah.ical.reader import DEFAULT_LIMITS, FeedRejected, Limits, Problem, read_calendar
+from purdah.ids import Nation, parse_election_id
+from purdah.models import council_t, election_t
+from purdah.services.reconcile import ReconcileResult, reconcile_in
+from purdah.services.windows import WindowChanges, extra_days, recompute_windows
+from purdah.store import Store
+from purdah.timetable import compute_timetable
+
+E = election_t.c
+INACTIVE = ("cancelled", "withdrawn")
+# A source that had at least this many polls and now has under half of them is treated
+# as a failed fetch, not as "most elections were deleted".
+SHRINK_FLOOR = 4
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    council: str | None = None
+    area: str | None = None
+    nation: str | None = None
+    type: str | None = None
+    every_event: bool = False
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class Planned:
+    uid: str
+    election_id: str
+    poll_date: date
+    type: str
+    area: str
+    title: str
+    status: str  # the election's status after the import
+    action: str  # new, unchanged, moved, cancelled, reinstated, withdrawn, notice
+    source: str
+
+
+@dataclass
+class ImportReport:
+    sources: list[str] = field(default_factory=list)
+    elections: list[Planned] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)  # uid, summary, reason
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    windows: WindowChanges | None = None
+    reconcile: ReconcileResult | None = None
+    dry_run: bool = False
+    not_modified: bool = False
+
+
+@dataclass
+class _Read:
+    source: str
+    polls: list[Poll]
+    notices: list[Notice]
+    problems: list[Problem]
+
+
+class _DryRun(Exception):
+    """Raised inside the write transaction to roll a dry run back."""
+
+
+def source_name(location: str) -> str:
+    """How a source is remembered: a URL as given, a file by its absolute path."""
+    return location if is_url(location) else str(Path(location).expanduser().resolve())
+
+
+def import_sources(
+    store: Store,
+    locations: list[str],
+    options: ImportOptions,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    force: bool = False,
+    names: list[str] | None = None,
+    data: list[bytes] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ImportReport:
+    """Import every source in `locations` (files or URLs), or none of them.
+
+    `names` overrides how each source is remembered (feeds use `feed:NAME`); `data`
+    gives bytes already fetched (feeds fetch with a conditional GET themselves).
+    """
+    today = now.date()
+    since = options.since or today - timedelta(days=365)
+    until = options.until or today + timedelta(days=3652)
+    if until < since:
+        raise PurdahError(f"--until {until} is before --since {since}")
+    report = ImportReport(dry_run=dry_run)
+    council_nation = _council_nation(store, options.council)
+    classify_options = Options(
+        options.council,
+        council_nation,
+        options.area,
+        options.nation,
+        options.type,
+        options.every_event,
+    )
+    reads = []
+    for index, location in enumerate(locations):
+        name = names[index] if names else source_name(location)
+        raw = data[index] if data else fetch(location, max_bytes=limits.max_bytes).data
+        assert raw is not None
+        result = read_calendar(raw, location, since, until, limits)
+        polls, notices = [], []
+        skipped: dict[tuple[str, str], list[Skip]] = {}
+        for occurrence in result.occurrences:
+            verdict = classify(occurrence, classify_options)
+            if isinstance(verdict, Poll):
+                polls.append(verdict)
+            elif isinstance(verdict, Notice):
+                notices.append(verdict)
+            else:  # one line per event and reason, however often a series recurs
+                skipped.setdefault((occurrence.uid, verdict.reason), []).append(verdict)
+        for (uid, reason), skips in skipped.items():
+            count = f" ({len(skips)} occurrences)" if len(skips) > 1 else ""
+            report.skipped.append((uid, skips[0].occurrence.summary, reason + count))
+        reads.append(_Read(name, polls, notices, result.problems))
+        report.sources.append(name)
+        report.warnings += [f"{location}: {p}" for p in result.problems]
+    try:
+        with store.write() as conn:
+            for read in reads:
+                _apply(conn, read, report, now, force)
+            report.windows = recompute_windows(conn)
+            report.reconcile = reconcile_in(conn, now, actor="import")
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report
+
+
+def _council_nation(store: Store, council: str | None) -> str | None:
+    if not council:
+        return None
+    with store.read() as conn:
+        nation = conn.execute(
+            sa.select(council_t.c.nation).where(council_t.c.slug == council.lower())
+        ).scalar()
+    if nation is None:
+        from purdah.errors import NotFound
+
+        raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
+    return str(nation)
+
+
+def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, force: bool) -> None:
+    existing = {
+        row.source_uid: row
+        for row in conn.execute(sa.select(election_t).where(E.source == read.source))
+    }
+    active_before = sum(1 for row in existing.values() if row.status not in INACTIVE)
+    # Polls present in the source, cancelled ones included: a cancelled event that is still
+    # there shows the download is whole.
+    present = len({p.occurrence.key for p in read.polls})
+    if (
+        active_before
+        and not force
+        and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
+    ):
+        raise FeedRejected(
+            f"{read.source}: it had {active_before} polls and now has {present}; that looks "
+            "like a failed or partial download, so the last good data is kept. If the polls "
+            "really were removed, import again with --force"
+        )
+    extra = extra_days(conn)
+    seen: set[str] = set()
+    for poll in read.polls:
+        key = poll.occurrence.key
+        if key in seen:
+            continue
+        seen.add(key)
+        planned = _apply_poll(conn, read.source, poll, existing.get(key), extra, report, now)
+        if planned is not None:
+            report.elections.append(planned)
+    for key, row in existing.items():
+        if key not in seen and row.status not in INACTIVE:
+            conn.execute(
+                sa.update(election_t)
+                .where(E.id == row.id)
+                .values(status="withdrawn", updated_at=now)
+            )
+            report.warnings.append(
+                f"{read.source}: {row.election_id} ({row.source_uid}) is no longer in the source; "
+                "withdrawn"
+            )
+            report.elections.append(
+                Planned(
+                    row.source_uid,
+                    row.election_id,
+                    row.poll_date,
+                    row.type,
+                    row.area,
+                    row.title,
+                    "withdrawn",
+                    "withdrawn",
+                    read.source,
+                )
+            )
+    for notice in read.notices:
+        _apply_notice(conn, read.source, notice, report, now)
+
+
+def _nation_for(conn: Connection, poll: Poll) -> str | None:
+    if poll.nation:
+        return poll.nation
+    nation = conn.execute(
+        sa.select(council_t.c.nation).where(council_t.c.slug == poll.area)
+    ).scalar()
+    return str(nation) if nation else None
+
+
+def _apply_poll(
+    conn: Connection,
+    source: str,
+    poll: Poll,
+    row: Any,
+    extra: dict[date, str],
+    report: ImportReport,
+    now: datetime,
+) -> Planned | None:
+    event = poll.occurrence
+    title = event.summary
+    report.warnings += [f"{source}: event {event.uid!r}: {note}" for note in poll.notes]
+    nation = _nation_for(conn, poll) if poll.type in ("local", "ref") else poll.nation
+    try:
+        parsed = parse_election_id(poll.election_id)
+        tt = compute_timetable(parsed, Nation(nation) if nation else None, extra)
+    except PurdahError as exc:
+        report.skipped.append((event.key, event.summary, f"{poll.election_id}: {exc}"))
+        return None
+    stored_nation = None if tt.nation is Nation.UK else tt.nation.value
+
+    def planned(status: str, action: str, election_id: str) -> Planned:
+        return Planned(
+            event.key,
+            election_id,
+            event.poll_date,
+            poll.type,
+            poll.area,
+            title,
+            status,
+            action,
+            source,
+        )
+
+    if row is None:
+        if event.cancelled:
+            report.skipped.append((event.key, event.summary, "cancelled before it was imported"))
+            return None
+        taken = conn.execute(sa.select(E.source).where(E.election_id == poll.election_id)).scalar()
+        if taken is not None:
+            report.skipped.append(
+                (event.key, event.summary, f"{poll.election_id} is already recorded from {taken}")
+            )
+            return None
+        conn.execute(
+            sa.insert(election_t).values(
+                election_id=poll.election_id,
+                type=poll.type,
+                area=poll.area,
+                nation=stored_nation,
+                poll_date=event.poll_date,
+                status="scheduled",
+                source=source,
+                source_uid=event.key,
+                title=title,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        return planned("scheduled", "new", poll.election_id)
+    if event.cancelled:
+        if row.status == "cancelled":
+            return planned("cancelled", "unchanged", row.election_id)
+        conn.execute(
+            sa.update(election_t)
+            .where(E.id == row.id)
+            .values(status="cancelled", cancelled_at=now, updated_at=now)
+        )
+        return planned("cancelled", "cancelled", row.election_id)
+    if row.poll_date != event.poll_date:
+        values: dict[str, Any] = {
+            "poll_date": event.poll_date,
+            "status": "moved",
+            "title": title,
+            "updated_at": now,
+            "original_poll_date": row.original_poll_date or row.poll_date,
+        }
+        free = conn.execute(sa.select(E.id).where(E.election_id == poll.election_id)).scalar()
+        if free is None:
+            values["election_id"] = poll.election_id
+        conn.execute(sa.update(election_t).where(E.id == row.id).values(**values))
+        return planned("moved", "moved", values.get("election_id", row.election_id))
+    if row.status in INACTIVE:
+        conn.execute(
+            sa.update(election_t)
+            .where(E.id == row.id)
+            .values(status="scheduled", cancelled_at=None, title=title, updated_at=now)
+        )
+        return planned("scheduled", "reinstated", row.election_id)
+    if row.title != title:
+        conn.execute(sa.update(election_t).where(E.id == row.id).values(title=title))
+    return planned(row.status, "unchanged", row.election_id)
+
+
+def _apply_notice(
+    conn: Connection, source: str, notice: Notice, report: ImportReport, now: datetime
+) -> None:
+    day = notice.occurrence.poll_date  # the notice event's own date
+    query = sa.select(election_t).where(E.poll_date > day, E.status.not_in(INACTIVE))
+    if notice.election_id:
+        query = query.where(E.election_id == notice.election_id)
+    elif notice.area:
+        query = query.where(E.area == notice.area)
+        if notice.type:
+            query = query.where(E.type == notice.type)
+    else:
+        report.skipped.append(
+            (
+                notice.occurrence.key,
+                notice.occurrence.summary,
+                "a notice of election with no area: import with --area or --council",
+            )
+        )
+        return
+    match = conn.execute(query.order_by(E.poll_date).limit(1)).first()
+    if match is None or (match.poll_date - day).days > 60:
+        report.skipped.append(
+            (
+                notice.occurrence.key,
+                notice.occurrence.summary,
+                "no poll within 60 days after this notice of election",
+            )
+        )
+        return
+    if match.notice != day:
+        conn.execute(
+            sa.update(election_t).where(E.id == match.id).values(notice=day, updated_at=now)
+        )
+    report.elections.append(
+        Planned(
+            notice.occurrence.key,
+            match.election_id,
+            match.poll_date,
+            match.type,
+            match.area,
+            notice.occurrence.summary,
+            match.status,
+            "notice",
+            source,
+        )
+    )

@@ -1,0 +1,203 @@
+"""The reader on real-world-shaped feeds (tests/data/, each named after its edge case)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from purdah.ical.reader import FeedRejected, Limits, read_calendar
+
+DATA = Path(__file__).parents[1] / "data"
+SINCE, UNTIL = date(2026, 1, 1), date(2032, 1, 1)
+
+
+def read(name: str, **kwargs):
+    return read_calendar((DATA / name).read_bytes(), name, SINCE, UNTIL, **kwargs)
+
+
+def dates(result) -> dict[str, date]:
+    return {o.key: o.poll_date for o in result.occurrences}
+
+
+def test_google_export_utc_times_become_london_dates():
+    # 2027-05-05T23:00Z is 00:00 BST on 6 May: the UTC date would be a day early.
+    result = read("google_export_x_wr_timezone.ics")
+    assert dates(result)["4k2j9f0s8d7g6h5j4k3l2@google.com"] == date(2027, 5, 6)
+    assert result.problems == []
+
+
+def test_outlook_time_zone_names():
+    result = read("outlook_windows_tz_names.ics")
+    by_summary = {o.summary: o.poll_date for o in result.occurrences}
+    assert by_summary["Nottinghamshire County Council election"] == date(2029, 5, 3)
+    assert by_summary["Police and Crime Commissioner election"] == date(2028, 5, 4)
+    assert by_summary["Selston Parish Council election"] == date(2027, 5, 6)
+    # The display-name TZID has no definition: read as Europe/London, and said so.
+    [problem] = result.problems
+    assert "no usable time zone" in problem.message
+    assert problem.uid == "040000008200E00074C5B7101A82E00800000000BBBB0002"
+    assert problem.line is not None
+
+
+def test_exchange_rrule_with_spaces_expands():
+    result = read("outlook_windows_tz_names.ics")
+    meetings = [o for o in result.occurrences if o.summary == "Parish council meeting"]
+    # Fortnightly Mondays and Thursdays from 11 January 2027; UNTIL 18:00Z is 19:00 BST on
+    # Thursday 1 July, the last occurrence (UNTIL is inclusive): 26, as dateutil counts too.
+    assert len(meetings) == 26
+    assert max(o.poll_date for o in meetings) == date(2027, 7, 1)
+    assert {o.poll_date.weekday() for o in meetings} == {0, 3}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "apple_export_all_day.ics",
+        "thunderbird_export_europe_london.ics",
+        "bom_crlf.ics",
+        "lf_line_endings.ics",
+    ],
+)
+def test_other_clients_and_line_endings(name):
+    result = read(name)
+    assert len(result.occurrences) == 1
+    assert result.problems == []
+
+
+def test_all_day_dtend_variants():
+    assert dates(read("all_day_dtend_variants.ics")) == {
+        "dtend-exclusive": date(2027, 5, 6),
+        "dtend-missing": date(2028, 5, 4),
+        "dtend-equal": date(2029, 5, 3),
+        "duration": date(2030, 5, 2),
+    }
+
+
+def test_rrule_exdate_rdate_override_and_cancelled_occurrence():
+    result = read("recurrence_rrule_exdate_rdate_overrides.ics")
+    found = {o.key: (o.poll_date, o.cancelled) for o in result.occurrences}
+    assert found == {
+        "parish-polls#2027-05-06": (date(2027, 5, 6), False),
+        # 2028-05-04 is excluded (EXDATE)
+        "parish-polls#2029-05-03": (date(2029, 5, 10), False),  # moved by its override
+        "parish-polls#2030-05-02": (date(2030, 5, 2), True),  # cancelled occurrence
+        "parish-polls#2031-05-01": (date(2031, 5, 1), False),  # RDATE
+    }
+
+
+def test_range_thisandfuture_moves_every_later_occurrence():
+    result = read("recurrence_range_thisandfuture.ics")
+    assert sorted(o.poll_date for o in result.occurrences) == [
+        date(2027, 5, 6),
+        date(2028, 5, 7),
+        date(2029, 5, 7),
+        date(2030, 5, 7),
+    ]
+    assert len({o.key for o in result.occurrences}) == 4
+
+
+def test_duplicate_uids_highest_sequence_wins():
+    assert dates(read("duplicate_uids_sequence.ics")) == {"same-uid": date(2027, 5, 13)}
+
+
+def test_events_without_uid_get_stable_uids():
+    first, second = read("events_without_uid.ics"), read("events_without_uid.ics")
+    assert dates(first) == dates(second)
+    assert all(key.startswith("purdah-") for key in dates(first))
+
+
+def test_several_vcalendars_in_one_stream():
+    result = read("several_vcalendars_one_stream.ics")
+    assert result.calendars == 2
+    assert set(dates(result)) == {"cal-one", "cal-two"}
+
+
+def test_bad_bytes_are_reported_with_their_line():
+    result = read("bad_utf8_bytes.ics")
+    [problem] = result.problems
+    assert problem.line == 7 and "not UTF-8" in problem.message
+    assert len(result.occurrences) == 1
+
+
+def test_truncated_download_is_rejected():
+    with pytest.raises(FeedRejected, match="looks truncated"):
+        read("truncated_download.ics")
+
+
+def test_garbage_line_is_rejected_with_its_line_number():
+    with pytest.raises(FeedRejected, match=r"garbage_line.ics: line 9: cannot be read"):
+        read("garbage_line.ics")
+
+
+def test_empty_file_is_rejected():
+    with pytest.raises(FeedRejected, match="the file is empty"):
+        read_calendar(b"   \r\n", "empty.ics", SINCE, UNTIL)
+
+
+def test_hostile_rrule_is_skipped_at_once():
+    started = time.monotonic()
+    result = read("hostile_rrule_secondly.ics")
+    assert time.monotonic() - started < 5
+    assert set(dates(result)) == {"fine"}
+    [problem] = result.problems
+    assert problem.uid == "hostile" and "more often than daily" in problem.message
+
+
+def _big_feed(events: int, bad_at: int | None = None) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//purdah tests//EN"]
+    for i in range(events):
+        day = date(2027, 1, 4).toordinal() + i % 1500
+        stamp = "20240230" if i == bad_at else date.fromordinal(day).strftime("%Y%m%d")
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:event-{i}",
+            f"DTSTART;VALUE=DATE:{stamp}",
+            f"SUMMARY:Meeting {i}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def test_impossible_date_late_in_a_big_file_is_a_warning_for_that_event():
+    result = read_calendar(_big_feed(3000, bad_at=2990), "big.ics", SINCE, UNTIL)
+    assert len(result.occurrences) == 2999
+    [problem] = result.problems
+    assert problem.uid == "event-2990" and "2024023" in problem.message
+    assert problem.line == 5 + 5 * 2990
+
+
+def test_twenty_thousand_events_are_read_in_bounded_time():
+    started = time.monotonic()
+    result = read_calendar(_big_feed(20_000), "20k.ics", SINCE, UNTIL)
+    assert len(result.occurrences) == 20_000
+    assert time.monotonic() - started < 120
+
+
+def test_limits_reject_instead_of_hanging():
+    with pytest.raises(FeedRejected, match="more than 100 events"):
+        read_calendar(_big_feed(101), "big.ics", SINCE, UNTIL, Limits(max_events=100))
+    with pytest.raises(FeedRejected, match="is more than the limit"):
+        read_calendar(_big_feed(50), "big.ics", SINCE, UNTIL, Limits(max_bytes=1000))
+
+
+def test_two_feeds_with_different_customized_time_zones_do_not_share_offsets():
+    def feed(offset: str) -> bytes:
+        return (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\n"
+            "TZID:Customized Time Zone\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n"
+            f"TZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+            "BEGIN:VEVENT\r\nUID:e\r\nDTSTART;TZID=Customized Time Zone:20270506T020000\r\n"
+            "SUMMARY:Election\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ).encode()
+
+    # 02:00 at +0000 is 6 May in London; 02:00 at +0500 is 21:00 BST on 5 May.
+    assert read_calendar(feed("+0000"), "a", SINCE, UNTIL).occurrences[0].poll_date == date(
+        2027, 5, 6
+    )
+    assert read_calendar(feed("+0500"), "b", SINCE, UNTIL).occurrences[0].poll_date == date(
+        2027, 5, 5
+    )
