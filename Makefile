@@ -21,13 +21,15 @@ test: install
 test-pg: install
 	PURDAH_TEST_PG_URL="$$(bash .ci/postgres)" $(BIN)/python -m pytest -q
 
-# The main job on the embedded default: a SQLite file under var/, the scheduler in the
-# foreground (Ctrl-C stops it).
+# The main job on the embedded default: a SQLite file under var/, loaded (once) with the
+# example register and the shipped calendars as feeds; the scheduler in the foreground
+# (Ctrl-C stops it).
 RUN_DB ?= var/purdah.db
 run: install
 	mkdir -p var
-	$(BIN)/purdah --version
 	$(BIN)/purdah init --db $(RUN_DB)
+	bash calendars/example/load $(BIN)/purdah $(RUN_DB)
+	$(BIN)/purdah status --db $(RUN_DB)
 	$(BIN)/purdah run --db $(RUN_DB)
 
 # National-scale figures, as ratios to baselines measured in the same run (bench/).

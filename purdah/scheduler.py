@@ -72,6 +72,33 @@ class Runner:
             self.plan(now)
             return result
 
+    def refresh_feeds(self) -> None:
+        """Fetch the feeds that are due; each import reconciles, then the boundary job is
+        re-planned. A failing feed is logged and keeps its last good data."""
+        from purdah.services.feeds import refresh_due
+
+        with self._lock:
+            now = self.clock()
+            results = refresh_due(self.store, now=now)
+            for result in results:
+                if result.ok:
+                    log.info(
+                        "feed %s: %s",
+                        result.name,
+                        "not modified"
+                        if result.not_modified
+                        else f"{len(result.report.elections) if result.report else 0} polls",
+                    )
+                else:
+                    log.warning(
+                        "feed %s failed (last good data kept; retry at %s): %s",
+                        result.name,
+                        result.next_due_at,
+                        result.error,
+                    )
+            if results:
+                self.plan(now)
+
     def replan(self) -> None:
         with self._lock:
             self.plan(self.clock())
@@ -112,6 +139,9 @@ class Runner:
             args=("midnight",),
             id="purdah-midnight",
             replace_existing=True,
+        )
+        scheduler.add_job(
+            self.refresh_feeds, "interval", minutes=1, id="purdah-feeds", replace_existing=True
         )
         # Windows added by another process (a clerk's command) get their exact boundary job
         # within a minute; planning only reads the earliest upcoming boundary and writes nothing.

@@ -222,3 +222,18 @@ def import_json(report: Any) -> dict[str, Any]:
         ),
         "flag_changes": len(report.reconcile.changes) if report.reconcile else 0,
     }
+
+
+def feed_json(row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "location": row.location,
+        "every_seconds": int(row.every.total_seconds()),
+        "options": row.options,
+        "polls": row.polls,
+        "last_checked_at": iso_instant(row.last_checked_at) if row.last_checked_at else None,
+        "last_ok_at": iso_instant(row.last_ok_at) if row.last_ok_at else None,
+        "last_error": row.last_error,
+        "failures": row.failures,
+        "next_due_at": iso_instant(row.next_due_at) if row.next_due_at else None,
+    }

@@ -61,7 +61,13 @@ def test_scheduler_jobs_are_registered_with_safe_defaults(sqlite_store):
     runner.build(scheduler)
     runner.tick()
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"purdah-periodic", "purdah-midnight", "purdah-replan", BOUNDARY_JOB}
+    assert set(jobs) == {
+        "purdah-periodic",
+        "purdah-midnight",
+        "purdah-replan",
+        "purdah-feeds",
+        BOUNDARY_JOB,
+    }
     boundary = jobs[BOUNDARY_JOB].trigger.run_date
     assert boundary == START
     midnight = jobs["purdah-midnight"].trigger

@@ -74,6 +74,7 @@ def _register() -> None:
         check.exempt,
         scheduler.run,
         imports.import_,
+        imports.feed,
     ):
         main.add_command(command)
 

@@ -158,3 +158,149 @@ def render_import(report: Any) -> None:
         click.echo(f"windows: {w.added} added, {w.changed} changed, {w.removed} removed")
     if report.reconcile and not report.dry_run:
         echo_changes(report.reconcile)
+
+
+@click.group()
+def feed() -> None:
+    """Election calendars refreshed on an interval by `purdah run`."""
+
+
+@feed.command("add")
+@click.argument("location", metavar="URL|PATH")
+@click.option("--name", default=None, help="A short name (default: from the URL or file).")
+@click.option(
+    "--every",
+    default="6h",
+    show_default=True,
+    metavar="DURATION",
+    help="How often to refresh: 30m, 6h, 1d or ISO 8601 (PT6H).",
+)
+@import_options
+@db_option
+@json_option
+def feed_add(
+    location: str,
+    name: str | None,
+    every: str,
+    council: str | None,
+    area: str | None,
+    nation: str | None,
+    election_type: str | None,
+    every_event: bool,
+    since: str | None,
+    until: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Register an election calendar and fetch it once now."""
+    from purdah.services.feeds import add_feed, parse_duration
+
+    options = build_options(council, area, nation, election_type, every_event, since, until)
+    result = add_feed(
+        open_db(db),
+        location,
+        name=name,
+        options=options,
+        every=parse_duration(every),
+        now=resolve_at(None),
+    )
+    _render_refresh(result, as_json, added=True)
+
+
+@feed.command("list")
+@db_option
+@json_option
+def feed_list(db: str | None, as_json: bool) -> None:
+    """Registered feeds: when each was last fetched, and any failure."""
+    from purdah.serialize import feed_json
+    from purdah.services.feeds import list_feeds
+
+    rows = list_feeds(open_db(db))
+    if as_json:
+        echo_json([feed_json(r) for r in rows])
+        return
+    from purdah.cli.render import instant
+
+    for r in rows:
+        ok = instant(r.last_ok_at) if r.last_ok_at else "never"
+        state = f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok"
+        click.echo(
+            f"{r.name}  {r.location}  every {r.every}  {r.polls} polls  last good: {ok}  {state}"
+        )
+
+
+@feed.command("refresh")
+@click.argument("name", required=False)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Fetch unconditionally and accept a source that shrank drastically.",
+)
+@db_option
+@json_option
+def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -> None:
+    """Fetch and import NAME now (or every feed that is due). Exit 1 if any failed."""
+    from purdah.services.feeds import refresh_due, refresh_feed
+
+    store, now = open_db(db), resolve_at(None)
+    results = (
+        [refresh_feed(store, name, now=now, force=force)] if name else refresh_due(store, now=now)
+    )
+    for result in results:
+        _render_refresh(result, as_json, exit_on_failure=False)
+    if any(not r.ok for r in results):
+        raise SystemExit(1)
+
+
+@feed.command("remove")
+@click.argument("name")
+@click.option(
+    "--withdraw",
+    is_flag=True,
+    help="Also withdraw the polls it brought in "
+    "(by default they stay, so no window is released by accident).",
+)
+@db_option
+def feed_remove(name: str, withdraw: bool, db: str | None) -> None:
+    """Stop refreshing feed NAME."""
+    from purdah.services.feeds import remove_feed
+
+    count = remove_feed(open_db(db), name, withdraw=withdraw, now=resolve_at(None))
+    kept = (
+        f"{count} polls withdrawn" if withdraw else "its polls are kept (--withdraw removes them)"
+    )
+    click.echo(f"removed feed {name}; {kept}")
+
+
+def _render_refresh(
+    result: Any, as_json: bool, *, added: bool = False, exit_on_failure: bool = True
+) -> None:
+    from purdah.serialize import import_json, iso_instant
+
+    if as_json:
+        echo_json(
+            {
+                "feed": result.name,
+                "ok": result.ok,
+                "not_modified": result.not_modified,
+                "error": result.error,
+                "next_due_at": iso_instant(result.next_due_at) if result.next_due_at else None,
+                "import": import_json(result.report) if result.report else None,
+            }
+        )
+    elif result.ok:
+        prefix = f"added feed {result.name}; " if added else f"feed {result.name}: "
+        if result.not_modified:
+            click.echo(prefix + "not modified since the last fetch")
+        else:
+            click.echo(prefix, nl=False)
+            render_import(result.report)
+    else:
+        prefix = f"added feed {result.name}, but " if added else f"feed {result.name}: "
+        click.echo(
+            f"Error: {prefix}the fetch failed: {result.error}; the last good data is kept "
+            "and purdah run will retry",
+            err=True,
+        )
+    if not result.ok and exit_on_failure:
+        raise SystemExit(1)

@@ -112,6 +112,18 @@ def council_list(db: str | None, as_json: bool) -> None:
         )
 
 
+@council.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@db_option
+def council_import(file: Path, db: str | None) -> None:
+    """Add every council in a CSV FILE, or none (columns: slug, name, nation, kind, within
+    with areas separated by ';', and optionally start_policy, end_policy, scope)."""
+    from purdah.services.register import import_councils
+
+    added = import_councils(open_db(db), file, now=resolve_at(None))
+    click.echo(f"imported {len(added)} councils")
+
+
 @click.group()
 def councillor() -> None:
     """The register of councillors."""

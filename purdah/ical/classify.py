@@ -58,6 +58,7 @@ _TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
         "local",
     ),
 )
+_GROUP_NEEDS_AREA = frozenset({"local", "pcc", "mayor", "ref"})
 _NATIONWIDE = {"parl": None, "sp": Nation.SCT, "senedd": Nation.WLS, "nia": Nation.NIR}
 
 
@@ -140,6 +141,14 @@ def _from_id(event: Occurrence, election: ElectionId, options: Options) -> Class
         )
     nation = options.nation or (options.council_nation if election.type == "local" else None)
     area = options.area or default_area(election, Nation(nation) if nation else Nation.UK)
+    if area is None and election.type in _GROUP_NEEDS_AREA:
+        # A group id ("all local polls that day") is not one council's poll: taking it for
+        # --council would restrict that council on every such day.
+        return Skip(
+            event,
+            f"{election.text} is a group id (every {election.type} poll that "
+            "day): import with --area for the area it applies to",
+        )
     if area is None and options.council:
         area = options.council
     if area is None:

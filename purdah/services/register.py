@@ -298,3 +298,73 @@ def list_councillors(store: Store, council: str | None = None) -> list[Councillo
         if council:
             query = query.where(P.council_id == council_id(conn, council))
         return [CouncillorRow(*row) for row in conn.execute(query)]
+
+
+def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
+    """Add every council in a CSV file, or none. Columns: slug, name, nation, kind, and
+    optionally within (areas separated by ';'), start_policy, end_policy, scope."""
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("slug", "name", "nation", "kind") if c not in header]
+    if missing:
+        raise InputError(f"{path}:1: the header row lacks {', '.join(missing)}")
+    rows: list[tuple[dict[str, str], tuple[str, ...]]] = []
+    errors: list[str] = []
+    for line, raw in enumerate(reader, start=2):
+        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        try:
+            nation = record["nation"].upper()
+            if nation not in ("ENG", "WLS", "SCT", "NIR"):
+                raise InputError(f"nation {record['nation']!r} is not ENG, WLS, SCT or NIR")
+            if record["kind"] not in COUNCIL_KINDS:
+                raise InputError(
+                    f"kind {record['kind']!r} is not one of {', '.join(COUNCIL_KINDS)}"
+                )
+            areas = [a.strip() for a in record.get("within", "").split(";") if a.strip()]
+            values = {
+                "slug": normalise_area(record["slug"], "slug"),
+                "name": record["name"],
+                "nation": nation,
+                "kind": record["kind"],
+                "start_policy": record.get("start_policy") or StartPolicy.STATUTORY.value,
+                "end_policy": record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
+                "scope": record.get("scope") or "council",
+            }
+            rows.append((values, tuple(normalise_area(a, "within") for a in areas)))
+        except InputError as exc:
+            errors.append(f"{path}:{line}: {exc}")
+    if errors:
+        raise InputError(
+            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
+        )
+    slugs = [values["slug"] for values, _ in rows]
+    with store.write() as conn:
+        taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_(slugs))).scalars())
+        if taken:
+            raise InputError(
+                f"already in the register: {', '.join(sorted(taken))}; nothing imported"
+            )
+        for values, within in rows:
+            council_id = conn.execute(
+                sa.insert(council_t).values(**values, created_at=now)
+            ).inserted_primary_key[0]  # type: ignore[index]
+            if within:
+                conn.execute(
+                    sa.insert(council_area_t),
+                    [{"council_id": council_id, "area": a} for a in within],
+                )
+        recompute_windows(conn)
+        reconcile_in(conn, now)
+    return slugs
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+        ) from None
