@@ -35,6 +35,7 @@ run: install
 # National-scale figures, as ratios to baselines measured in the same run (bench/).
 bench: install
 	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_import.py
 
 lint: install
 	$(BIN)/ruff check purdah tests

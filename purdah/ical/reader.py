@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purdah.clock import LONDON
 from purdah.errors import PurdahError
@@ -185,12 +186,23 @@ def _read_one(
     lines: dict[bytes, int],
     result: ReadResult,
 ) -> None:
-    import x_wr_timezone
-
-    try:
-        calendar = x_wr_timezone.to_standard(calendar)
-    except Exception as exc:
-        result.problems.append(Problem(None, None, f"X-WR-TIMEZONE could not be applied: {exc}"))
+    # Google's X-WR-TIMEZONE: the zone of floating times, and of recurring series (see
+    # _expand). Converting the whole calendar would copy it; a UTC start gives the same
+    # London date either way.
+    floating = None
+    zone_name = str(calendar.get("X-WR-TIMEZONE") or "").strip()
+    if zone_name:
+        try:
+            floating = ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            result.problems.append(
+                Problem(
+                    None,
+                    None,
+                    f"X-WR-TIMEZONE {zone_name!r} is not a "
+                    "known time zone; floating times read as Europe/London",
+                )
+            )
     events = list(calendar.walk("VEVENT"))
     result.events += len(events)
     if result.events > limits.max_events:
@@ -212,10 +224,10 @@ def _read_one(
         try:
             if any(e.get("RRULE") or e.get("RDATE") for e in group):
                 occurrences, warnings = _expand(
-                    uid, group, timezones, since, until, limits, deadline, line
+                    uid, group, timezones, since, until, limits, deadline, line, floating
                 )
             else:
-                occurrences, warnings = _single(uid, group, line)
+                occurrences, warnings = _single(uid, group, line, floating)
         except _EventProblem as exc:
             result.problems.append(Problem(uid, summary, str(exc), line))
             continue
@@ -277,9 +289,11 @@ def _sequence(event: Any) -> int:
         return 0
 
 
-def _local_date(value: Any, uid: str) -> tuple[date, str | None]:
+def _local_date(value: Any, floating: ZoneInfo | None) -> tuple[date, str | None]:
     """The Europe/London date of a DTSTART value, and a warning if a guess was needed."""
     if isinstance(value, datetime):
+        if value.tzinfo is None and floating is not None:
+            return value.replace(tzinfo=floating).astimezone(LONDON).date(), None
         if value.tzinfo is None:
             return value.date(), (
                 "its start has no usable time zone (unknown TZID or floating time); "
@@ -292,9 +306,14 @@ def _local_date(value: Any, uid: str) -> tuple[date, str | None]:
 
 
 def _occurrence(
-    uid: str, event: Any, start: Any, recurrence_id: str | None, line: int | None
+    uid: str,
+    event: Any,
+    start: Any,
+    recurrence_id: str | None,
+    line: int | None,
+    floating: ZoneInfo | None = None,
 ) -> tuple[Occurrence, str | None]:
-    day, warning = _local_date(start, uid)
+    day, warning = _local_date(start, floating)
     extra = {str(k).upper(): str(v) for k, v in event.items() if str(k).upper().startswith("X-")}
     status = _text(event, "STATUS").upper()
     return Occurrence(
@@ -312,7 +331,9 @@ def _occurrence(
     ), warning
 
 
-def _single(uid: str, group: list[Any], line: int | None) -> tuple[list[Occurrence], list[str]]:
+def _single(
+    uid: str, group: list[Any], line: int | None, floating: ZoneInfo | None
+) -> tuple[list[Occurrence], list[str]]:
     """Events that do not recur: per RECURRENCE-ID (or none) the highest SEQUENCE wins."""
     best: dict[str | None, Any] = {}
     for event in group:
@@ -325,7 +346,7 @@ def _single(uid: str, group: list[Any], line: int | None) -> tuple[list[Occurren
         start = event.get("DTSTART")
         if start is None:
             raise _EventProblem("it has no DTSTART, so it has no date; skipped")
-        occurrence, warning = _occurrence(uid, event, _dt(start), key, line)
+        occurrence, warning = _occurrence(uid, event, _dt(start), key, line, floating)
         found.append(occurrence)
         if warning:
             warnings.append(warning)
@@ -341,9 +362,11 @@ def _expand(
     limits: Limits,
     deadline: float,
     line: int | None,
+    floating: ZoneInfo | None,
 ) -> tuple[list[Occurrence], list[str]]:
     import icalendar
     import recurring_ical_events
+    import x_wr_timezone
 
     for event in group:
         rule = event.get("RRULE")
@@ -356,6 +379,11 @@ def _expand(
     mini = icalendar.Calendar()
     for component in (*timezones, *group):
         mini.add_component(component)
+    if floating is not None:
+        # Google series in UTC keep their local time across the clock change only once
+        # X-WR-TIMEZONE is applied.
+        mini.add("X-WR-TIMEZONE", floating.key)
+        mini = x_wr_timezone.to_standard(mini)
     found: list[Occurrence] = []
     warnings: list[str] = []
     try:
@@ -369,7 +397,7 @@ def _expand(
             start = _dt(event.get("DTSTART"))
             rid = event.get("RECURRENCE-ID")
             rid_text = str(_dt(rid, "RECURRENCE-ID")) if rid is not None else str(start)
-            occurrence, warning = _occurrence(uid, event, start, rid_text, line)
+            occurrence, warning = _occurrence(uid, event, start, rid_text, line, floating)
             found.append(occurrence)
             if warning:
                 warnings.append(warning)

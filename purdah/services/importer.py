@@ -76,7 +76,8 @@ class ImportReport:
 
 @dataclass
 class _Read:
-    source: str
+    source: str  # how the store remembers it
+    label: str  # how messages name it: as the user gave it
     polls: list[Poll]
     notices: list[Notice]
     problems: list[Problem]
@@ -142,7 +143,7 @@ def import_sources(
         for (uid, reason), skips in skipped.items():
             count = f" ({len(skips)} occurrences)" if len(skips) > 1 else ""
             report.skipped.append((uid, skips[0].occurrence.summary, reason + count))
-        reads.append(_Read(name, polls, notices, result.problems))
+        reads.append(_Read(name, location, polls, notices, result.problems))
         report.sources.append(name)
         report.warnings += [f"{location}: {p}" for p in result.problems]
     try:
@@ -198,7 +199,7 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         if key in seen:
             continue
         seen.add(key)
-        planned = _apply_poll(conn, read.source, poll, existing.get(key), extra, report, now)
+        planned = _apply_poll(conn, read, poll, existing.get(key), extra, report, now)
         if planned is not None:
             report.elections.append(planned)
     for key, row in existing.items():
@@ -209,7 +210,7 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
                 .values(status="withdrawn", updated_at=now)
             )
             report.warnings.append(
-                f"{read.source}: {row.election_id} ({row.source_uid}) is no longer in the source; "
+                f"{read.label}: {row.election_id} ({row.source_uid}) is no longer in the source; "
                 "withdrawn"
             )
             report.elections.append(
@@ -240,7 +241,7 @@ def _nation_for(conn: Connection, poll: Poll) -> str | None:
 
 def _apply_poll(
     conn: Connection,
-    source: str,
+    read: _Read,
     poll: Poll,
     row: Any,
     extra: dict[date, str],
@@ -249,7 +250,8 @@ def _apply_poll(
 ) -> Planned | None:
     event = poll.occurrence
     title = event.summary
-    report.warnings += [f"{source}: event {event.uid!r}: {note}" for note in poll.notes]
+    source = read.source
+    report.warnings += [f"{read.label}: event {event.uid!r}: {note}" for note in poll.notes]
     nation = _nation_for(conn, poll) if poll.type in ("local", "ref") else poll.nation
     try:
         parsed = parse_election_id(poll.election_id)

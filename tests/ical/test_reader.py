@@ -201,3 +201,24 @@ def test_two_feeds_with_different_customized_time_zones_do_not_share_offsets():
     assert read_calendar(feed("+0500"), "b", SINCE, UNTIL).occurrences[0].poll_date == date(
         2027, 5, 5
     )
+
+
+def _google(body: str, zone: str = "Europe/London") -> bytes:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar//EN\r\n"
+            f"X-WR-TIMEZONE:{zone}\r\n{body}END:VCALENDAR\r\n").encode()
+
+
+def test_floating_time_is_read_in_x_wr_timezone():
+    body = "BEGIN:VEVENT\r\nUID:f\r\nDTSTART:20270505T233000\r\nSUMMARY:Election\r\nEND:VEVENT\r\n"
+    # 23:30 in New York on 5 May is 04:30 BST on 6 May.
+    result = read_calendar(_google(body, "America/New_York"), "g", SINCE, UNTIL)
+    assert dates(result) == {"f": date(2027, 5, 6)} and result.problems == []
+
+
+def test_google_utc_series_keeps_its_local_time_across_the_clock_change():
+    # 23:00 UTC is 23:00 GMT in January; with X-WR-TIMEZONE the series stays at 23:00
+    # London time, so the May occurrence is on the 5th, not 00:00 BST on the 6th.
+    body = ("BEGIN:VEVENT\r\nUID:s\r\nDTSTART:20270105T230000Z\r\n"
+            "RRULE:FREQ=MONTHLY;COUNT=5\r\nSUMMARY:Election\r\nEND:VEVENT\r\n")
+    result = read_calendar(_google(body), "g", SINCE, UNTIL)
+    assert max(o.poll_date for o in result.occurrences) == date(2027, 5, 5)
