@@ -38,8 +38,8 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 
 lint: install
-	$(BIN)/ruff check purdah tests
-	$(BIN)/ruff format --check purdah tests
+	$(BIN)/ruff check purdah tests bench
+	$(BIN)/ruff format --check purdah tests bench
 	$(BIN)/mypy
 
 clean:

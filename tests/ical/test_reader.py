@@ -204,8 +204,10 @@ def test_two_feeds_with_different_customized_time_zones_do_not_share_offsets():
 
 
 def _google(body: str, zone: str = "Europe/London") -> bytes:
-    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar//EN\r\n"
-            f"X-WR-TIMEZONE:{zone}\r\n{body}END:VCALENDAR\r\n").encode()
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar//EN\r\n"
+        f"X-WR-TIMEZONE:{zone}\r\n{body}END:VCALENDAR\r\n"
+    ).encode()
 
 
 def test_floating_time_is_read_in_x_wr_timezone():
@@ -218,7 +220,9 @@ def test_floating_time_is_read_in_x_wr_timezone():
 def test_google_utc_series_keeps_its_local_time_across_the_clock_change():
     # 23:00 UTC is 23:00 GMT in January; with X-WR-TIMEZONE the series stays at 23:00
     # London time, so the May occurrence is on the 5th, not 00:00 BST on the 6th.
-    body = ("BEGIN:VEVENT\r\nUID:s\r\nDTSTART:20270105T230000Z\r\n"
-            "RRULE:FREQ=MONTHLY;COUNT=5\r\nSUMMARY:Election\r\nEND:VEVENT\r\n")
+    body = (
+        "BEGIN:VEVENT\r\nUID:s\r\nDTSTART:20270105T230000Z\r\n"
+        "RRULE:FREQ=MONTHLY;COUNT=5\r\nSUMMARY:Election\r\nEND:VEVENT\r\n"
+    )
     result = read_calendar(_google(body), "g", SINCE, UNTIL)
     assert max(o.poll_date for o in result.occurrences) == date(2027, 5, 5)
