@@ -78,6 +78,66 @@ class ImportResult:
     added: list[str] = field(default_factory=list)
 
 
+def _council_row(
+    slug: str,
+    name: str,
+    nation: str,
+    kind: str,
+    within: tuple[str, ...] | list[str],
+    start_policy: str,
+    end_policy: str,
+    scope: str,
+) -> CouncilRow:
+    """A council as given, checked and normalised; InputError says what is wrong."""
+    nation = nation.upper()
+    if nation not in ("ENG", "WLS", "SCT", "NIR"):
+        raise InputError(f"nation {nation!r} is not ENG, WLS, SCT or NIR")
+    if kind not in COUNCIL_KINDS:
+        raise InputError(f"council kind {kind!r} is not one of: {', '.join(COUNCIL_KINDS)}")
+    for value, policy in ((start_policy, StartPolicy), (end_policy, EndPolicy)):
+        if value not in {p.value for p in policy}:
+            raise InputError(f"{value!r} is not one of: {', '.join(p.value for p in policy)}")
+    if scope not in SCOPES:
+        raise InputError(f"scope {scope!r} is not council or ward")
+    areas = tuple(dict.fromkeys(normalise_area(a, "within area") for a in within))
+    return CouncilRow(
+        normalise_area(slug, "council slug"),
+        name,
+        nation,
+        kind,
+        areas,
+        start_policy,
+        end_policy,
+        scope,
+    )
+
+
+def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) -> None:
+    """Insert councils and their areas, then recompute windows and reconcile."""
+    taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
+    if taken:
+        raise InputError(f"already in the register: {', '.join(sorted(taken))}")
+    for row in rows:
+        new_id = conn.execute(
+            sa.insert(council_t).values(
+                slug=row.slug,
+                name=row.name,
+                nation=row.nation,
+                kind=row.kind,
+                start_policy=row.start_policy,
+                end_policy=row.end_policy,
+                scope=row.scope,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        if row.within:
+            conn.execute(
+                sa.insert(council_area_t), [{"council_id": new_id, "area": a} for a in row.within]
+            )
+    recompute_windows(conn)
+    reconcile_in(conn, now)
+
+
 def add_council(
     store: Store,
     slug: str,
@@ -91,33 +151,10 @@ def add_council(
     scope: str = "council",
     now: datetime,
 ) -> CouncilRow:
-    slug = normalise_area(slug, "council slug")
-    areas = tuple(dict.fromkeys(normalise_area(a, "--within area") for a in within))
-    if kind not in COUNCIL_KINDS:
-        raise InputError(f"council kind {kind!r} is not one of: {', '.join(COUNCIL_KINDS)}")
+    row = _council_row(slug, name, nation, kind, within, start_policy, end_policy, scope)
     with store.write() as conn:
-        if conn.execute(sa.select(C.id).where(C.slug == slug)).first():
-            raise InputError(f"council {slug!r} is already in the register")
-        council_id = conn.execute(
-            sa.insert(council_t).values(
-                slug=slug,
-                name=name,
-                nation=nation,
-                kind=kind,
-                start_policy=start_policy,
-                end_policy=end_policy,
-                scope=scope,
-                created_at=now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        if areas:
-            conn.execute(
-                sa.insert(council_area_t),
-                [{"council_id": council_id, "area": a} for a in areas],
-            )
-        recompute_windows(conn)
-        reconcile_in(conn, now)
-    return CouncilRow(slug, name, nation, kind, areas, start_policy, end_policy, scope)
+        _insert_councils(conn, [row], now)
+    return row
 
 
 def council_id(conn: Connection, slug: str) -> int:
@@ -309,54 +346,32 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     missing = [c for c in ("slug", "name", "nation", "kind") if c not in header]
     if missing:
         raise InputError(f"{path}:1: the header row lacks {', '.join(missing)}")
-    rows: list[tuple[dict[str, str], tuple[str, ...]]] = []
+    rows: list[CouncilRow] = []
     errors: list[str] = []
     for line, raw in enumerate(reader, start=2):
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         try:
-            nation = record["nation"].upper()
-            if nation not in ("ENG", "WLS", "SCT", "NIR"):
-                raise InputError(f"nation {record['nation']!r} is not ENG, WLS, SCT or NIR")
-            if record["kind"] not in COUNCIL_KINDS:
-                raise InputError(
-                    f"kind {record['kind']!r} is not one of {', '.join(COUNCIL_KINDS)}"
+            rows.append(
+                _council_row(
+                    record["slug"],
+                    record["name"],
+                    record["nation"],
+                    record["kind"],
+                    [a for a in record.get("within", "").split(";") if a.strip()],
+                    record.get("start_policy") or StartPolicy.STATUTORY.value,
+                    record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
+                    record.get("scope") or "council",
                 )
-            areas = [a.strip() for a in record.get("within", "").split(";") if a.strip()]
-            values = {
-                "slug": normalise_area(record["slug"], "slug"),
-                "name": record["name"],
-                "nation": nation,
-                "kind": record["kind"],
-                "start_policy": record.get("start_policy") or StartPolicy.STATUTORY.value,
-                "end_policy": record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
-                "scope": record.get("scope") or "council",
-            }
-            rows.append((values, tuple(normalise_area(a, "within") for a in areas)))
+            )
         except InputError as exc:
             errors.append(f"{path}:{line}: {exc}")
     if errors:
         raise InputError(
             "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
         )
-    slugs = [values["slug"] for values, _ in rows]
     with store.write() as conn:
-        taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_(slugs))).scalars())
-        if taken:
-            raise InputError(
-                f"already in the register: {', '.join(sorted(taken))}; nothing imported"
-            )
-        for values, within in rows:
-            council_id = conn.execute(
-                sa.insert(council_t).values(**values, created_at=now)
-            ).inserted_primary_key[0]  # type: ignore[index]
-            if within:
-                conn.execute(
-                    sa.insert(council_area_t),
-                    [{"council_id": council_id, "area": a} for a in within],
-                )
-        recompute_windows(conn)
-        reconcile_in(conn, now)
-    return slugs
+        _insert_councils(conn, rows, now)
+    return [r.slug for r in rows]
 
 
 def _read_text(path: Path) -> str:

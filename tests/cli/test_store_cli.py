@@ -250,3 +250,32 @@ def test_councillor_csv_import_is_all_or_nothing(db, tmp_path):
     assert result.output == "imported 2 councillors into selston\n"
     listed = json.loads(run("councillor", "list", "--council", "selston", "--json").output)
     assert [c["slug"] for c in listed] == ["ann-one", "bob-two", "jane-doe"]
+
+
+def test_council_import_is_all_or_nothing(db, tmp_path):
+    bad = tmp_path / "councils.csv"
+    bad.write_text(
+        "slug,name,nation,kind,within\nannesley,Annesley PC,ENG,parish,ashfield\n"
+        "x,X Town,FRA,town,\nbad slug,Bad,ENG,parish,\n",
+        encoding="utf-8",
+    )
+    result = run("council", "import", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {bad}:3: nation 'FRA' is not ENG, WLS, SCT or NIR",
+        f"  {bad}:4: council slug 'bad slug' is not a slug: use lower-case letters, digits and "
+        "hyphens, e.g. nottinghamshire or south-yorkshire",
+    ]
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "slug,name,nation,kind,within\nannesley,Annesley PC,ENG,parish,ashfield;nottinghamshire\n",
+        encoding="utf-8",
+    )
+    assert run("council", "import", str(good)).output == "imported 1 councils\n"
+    annesley = [
+        c for c in json.loads(run("council", "list", "--json").output) if c["slug"] == "annesley"
+    ]
+    assert annesley[0]["within"] == ["ashfield", "nottinghamshire"]
+    again = run("council", "import", str(good))
+    assert again.exit_code == 2 and "already in the register: annesley" in again.stderr
