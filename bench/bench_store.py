@@ -133,7 +133,7 @@ def build(db: Path, councils: int, per_council: int) -> tuple[int, int, int]:
             ],
         )
         t0 = time.perf_counter()
-        changes = recompute_windows(conn)
+        changes = recompute_windows(conn, SETUP)
         windows_s = time.perf_counter() - t0
     reconcile(store, SETUP)
     store.close()

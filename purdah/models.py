@@ -116,6 +116,8 @@ class Window(SQLModel, table=True):
     actual_notice: bool = False
     rule: str
     notes: str = ""
+    # Moves when the window's values change or an overlapping window is removed.
+    changed_at: datetime | None = _instant(default=None)
 
 
 class Exemption(SQLModel, table=True):

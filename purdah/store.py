@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 ENV_DB = "PURDAH_DB"
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"

@@ -57,7 +57,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from purdah.cli import check, elections, imports, register, scheduler, timetable
+    from purdah.cli import check, elections, export, imports, register, scheduler, timetable
 
     for command in (
         timetable.timetable,
@@ -75,6 +75,7 @@ def _register() -> None:
         scheduler.run,
         imports.import_,
         imports.feed,
+        export.export,
     ):
         main.add_command(command)
 

@@ -62,7 +62,7 @@ def _row(r: Any) -> ElectionRow:
 
 def refresh_in(conn: Connection, now: datetime) -> tuple[WindowChanges, ReconcileResult]:
     """Recompute windows and reconcile inside an open write transaction."""
-    return recompute_windows(conn), reconcile_in(conn, now)
+    return recompute_windows(conn, now), reconcile_in(conn, now)
 
 
 def add_election(

@@ -150,7 +150,7 @@ def import_sources(
         with store.write() as conn:
             for read in reads:
                 _apply(conn, read, report, now, force)
-            report.windows = recompute_windows(conn)
+            report.windows = recompute_windows(conn, now)
             report.reconcile = reconcile_in(conn, now, actor="import")
             if dry_run:
                 raise _DryRun

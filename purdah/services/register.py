@@ -134,7 +134,7 @@ def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) ->
             conn.execute(
                 sa.insert(council_area_t), [{"council_id": new_id, "area": a} for a in row.within]
             )
-    recompute_windows(conn)
+    recompute_windows(conn, now)
     reconcile_in(conn, now)
 
 

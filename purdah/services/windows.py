@@ -147,27 +147,35 @@ def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
 _COMPARED = ("ward", "start", "end", "start_basis", "end_basis", "actual_notice", "rule", "notes")
 
 
-def recompute_windows(conn: Connection) -> WindowChanges:
+def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
     """Bring the window table in step with the register and elections (diff, not rebuild,
-    so that window ids stay stable)."""
+    so that window ids stay stable). `changed_at` moves to `now` on a window whose values
+    change, and on every window that overlapped one removed: so a restricted period's
+    last change can be read from its windows (the exported feeds need no writes)."""
     wanted = desired_windows(conn)
     existing = {(row.council_id, row.election_pk): row for row in conn.execute(sa.select(window_t))}
-    gone = [row.id for key, row in existing.items() if key not in wanted]
-    new = [values for key, values in wanted.items() if key not in existing]
+    gone = [row for key, row in existing.items() if key not in wanted]
+    new = [values | {"changed_at": now} for key, values in wanted.items() if key not in existing]
     changed = [
         {"wid": existing[key].id, **values}
         for key, values in wanted.items()
         if key in existing and any(getattr(existing[key], f) != values[f] for f in _COMPARED)
     ]
     if gone:
-        conn.execute(sa.delete(window_t).where(W.id.in_(gone)))
+        conn.execute(sa.delete(window_t).where(W.id.in_([row.id for row in gone])))
+        for row in gone:
+            conn.execute(
+                sa.update(window_t)
+                .where(W.council_id == row.council_id, W.start <= row.end, W.end >= row.start)
+                .values(changed_at=now)
+            )
     if new:
         conn.execute(sa.insert(window_t), new)
     if changed:
         conn.execute(
             sa.update(window_t)
             .where(W.id == sa.bindparam("wid"))
-            .values({f: sa.bindparam(f) for f in _COMPARED}),
+            .values({**{f: sa.bindparam(f) for f in _COMPARED}, "changed_at": now}),
             [{k: v for k, v in row.items() if k in (*_COMPARED, "wid")} for row in changed],
         )
     return WindowChanges(len(new), len(changed), len(gone))

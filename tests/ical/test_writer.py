@@ -1,0 +1,191 @@
+"""The restricted-period feeds: stable bytes, and the same events in four parsers
+(icalendar, ical (strict), vobject, and ical.js, the parser inside Thunderbird)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from purdah.clock import LONDON
+from purdah.ical.writer import london_vtimezone
+from purdah.services.elections import add_election, set_notice
+from purdah.services.export import council_feed, councillor_feed
+from tests.services.helpers import SETUP, nottinghamshire
+
+JS = Path(__file__).parents[1] / "js"
+
+# (uid, start, end) of Selston's periods for these polls, in UTC.
+EXPECTED = [
+    (
+        "purdah-selston-w",
+        datetime(2027, 3, 30, 23, tzinfo=UTC),
+        datetime(2027, 5, 6, 21, tzinfo=UTC),
+    ),
+    (
+        "purdah-selston-w",
+        datetime(2028, 3, 26, 23, tzinfo=UTC),
+        datetime(2028, 5, 4, 21, tzinfo=UTC),
+    ),
+    (
+        "purdah-selston-w",
+        datetime(2029, 7, 8, 23, tzinfo=UTC),
+        datetime(2029, 8, 15, 21, tzinfo=UTC),
+    ),
+]
+
+
+@pytest.fixture
+def selston(sqlite_store):
+    nottinghamshire(sqlite_store)
+    for election_id, nation in (
+        ("local.ashfield.2027-05-06", "ENG"),
+        ("local.selston.2027-05-06", "ENG"),
+        ("pcc.nottinghamshire.2028-05-04", None),
+        ("parl.2029-08-15", None),
+    ):
+        add_election(sqlite_store, election_id, nation=nation, now=SETUP)
+    return sqlite_store
+
+
+def events_icalendar(body: bytes) -> list[tuple[str, datetime, datetime]]:
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(body)
+    return [
+        (str(e["UID"]), e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC))
+        for e in cal.walk("VEVENT")
+    ]
+
+
+def check(found: list[tuple[str, datetime, datetime]]) -> None:
+    assert len(found) == len(EXPECTED)
+    for (uid, start, end), (prefix, want_start, want_end) in zip(found, EXPECTED, strict=True):
+        assert uid.startswith(prefix) and uid.endswith("@purdah")
+        assert (start, end) == (want_start, want_end)
+
+
+def test_the_district_and_parish_polls_merge_into_one_period(selston):
+    import icalendar
+
+    body = council_feed(selston, "selston").body
+    check(events_icalendar(body))
+    first = next(iter(icalendar.Calendar.from_ical(body).walk("VEVENT")))
+    assert str(first["SUMMARY"]) == (
+        "Pre-election period (local.ashfield.2027-05-06, local.selston.2027-05-06)"
+    )
+
+
+def test_strict_parser_ical(selston):
+    from ical.calendar_stream import IcsCalendarStream
+
+    cal = IcsCalendarStream.calendar_from_ics(council_feed(selston, "selston").body.decode())
+    check([(e.uid, e.dtstart.astimezone(UTC), e.dtend.astimezone(UTC)) for e in cal.events])
+
+
+def test_vobject(selston):
+    import vobject
+
+    cal = vobject.readOne(council_feed(selston, "selston").body.decode())
+    check(
+        [
+            (e.uid.value, e.dtstart.value.astimezone(UTC), e.dtend.value.astimezone(UTC))
+            for e in cal.vevent_list
+        ]
+    )
+
+
+def test_ical_js_the_parser_inside_thunderbird(selston, tmp_path):
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "ical.js").exists():
+        pytest.skip("ical.js not installed: run `npm install --prefix tests/js` (.ci/run does)")
+    path = tmp_path / "selston.ics"
+    path.write_bytes(council_feed(selston, "selston").body)
+    out = subprocess.run(
+        [node, str(JS / "parse.mjs"), str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    data = json.loads(out)
+    assert data["name"] == "Pre-election periods: Selston Parish Council"
+    check(
+        [
+            (
+                e["uid"],
+                datetime.fromisoformat(e["start"].replace("Z", "+00:00")),
+                datetime.fromisoformat(e["end"].replace("Z", "+00:00")),
+            )
+            for e in data["events"]
+        ]
+    )
+
+
+def test_subscription_properties(selston):
+    body = council_feed(selston, "selston").body.decode()
+    for line in (
+        "METHOD:PUBLISH",
+        "CALSCALE:GREGORIAN",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT12H",
+        "X-PUBLISHED-TTL:PT12H",
+        "NAME:Pre-election periods: Selston Parish Council",
+        "X-WR-CALNAME:Pre-election periods: Selston Parish Council",
+        "TRANSP:TRANSPARENT",
+        "TZID:Europe/London",
+    ):
+        assert f"\r\n{line}\r\n" in body, line
+    assert "COMMENT" not in body
+    assert body.index("BEGIN:VTIMEZONE") < body.index("BEGIN:VEVENT")
+
+
+def test_two_exports_of_unchanged_data_are_byte_identical(selston):
+    first, second = council_feed(selston, "selston"), council_feed(selston, "selston")
+    assert first.body == second.body and first.etag == second.etag
+
+
+def test_sequence_and_last_modified_change_only_for_the_changed_period(selston):
+    import icalendar
+
+    def by_summary(body: bytes) -> dict[str, tuple[int, datetime]]:
+        cal = icalendar.Calendar.from_ical(body)
+        return {
+            str(e["SUMMARY"]): (int(e["SEQUENCE"]), e["LAST-MODIFIED"].dt)
+            for e in cal.walk("VEVENT")
+        }
+
+    before = by_summary(council_feed(selston, "selston").body)
+    later = SETUP + timedelta(days=3)
+    set_notice(selston, "pcc.nottinghamshire.2028-05-04", date(2028, 3, 20), now=later)
+    after = by_summary(council_feed(selston, "selston").body)
+    pcc = "Pre-election period (pcc.nottinghamshire.2028-05-04)"
+    assert after[pcc][0] > before[pcc][0] and after[pcc][1] == later.astimezone(UTC)
+    assert {k: v for k, v in after.items() if k != pcc} == {
+        k: v for k, v in before.items() if k != pcc
+    }
+
+
+def test_councillor_feed_follows_ward_scope(sqlite_store):
+    nottinghamshire(sqlite_store, parish_scope="ward")
+    add_election(sqlite_store, "local.selston.underwood.by.2026-06-18", nation="ENG", now=SETUP)
+    jane = councillor_feed(sqlite_store, "selston/jane-doe").body  # ward Underwood
+    sam = councillor_feed(sqlite_store, "selston/sam-roe").body  # ward Selston
+    assert b"BEGIN:VEVENT" in jane and b"BEGIN:VEVENT" not in sam
+
+
+def test_london_vtimezone_rules_agree_with_zoneinfo_2000_to_2060():
+    from dateutil.rrule import rrulestr
+
+    tz = london_vtimezone()
+    for part in tz.subcomponents:
+        start = part["DTSTART"].dt
+        rule = rrulestr(part["RRULE"].to_ical().decode(), dtstart=start)
+        offset_to = part["TZOFFSETTO"].td
+        span = (datetime(2000, 1, 1), datetime(2061, 1, 1))  # noqa: DTZ001 (local wall times)
+        for local in rule.between(*span):
+            # The local wall time of the change, in the offset it changes from, is an
+            # instant; zoneinfo must switch to the new offset exactly there.
+            instant = (local - part["TZOFFSETFROM"].td).replace(tzinfo=UTC)
+            assert instant.astimezone(LONDON).utcoffset() == offset_to, local
+            before = (instant - timedelta(seconds=1)).astimezone(LONDON).utcoffset()
+            assert before == part["TZOFFSETFROM"].td, local
