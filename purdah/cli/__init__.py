@@ -76,6 +76,7 @@ def _register() -> None:
         imports.import_,
         imports.feed,
         export.export,
+        export.serve,
     ):
         main.add_command(command)
 

@@ -40,3 +40,16 @@ def export(council_slug: str | None, ref: str | None, output: Path | None, db: s
         return
     output.write_bytes(feed.body)
     click.echo(f"wrote {output} ({len(feed.body):,} bytes)", err=True)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@db_option
+def serve(host: str, port: int, db: str | None) -> None:
+    """The HTTP service: the clerk's page, .ics feeds, /api/check, /api/status, /healthz."""
+    from purdah.web.server import serve as serve_http
+
+    store = open_db(db)
+    click.echo(f"purdah: http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    serve_http(store, host, port)

@@ -15,10 +15,21 @@ from purdah.cli.options import db_option
     show_default=True,
     help="Minutes between periodic reconciles (besides midnight and each boundary).",
 )
+@click.option(
+    "--serve",
+    "with_http",
+    is_flag=True,
+    help="Also run the HTTP service (page, feeds, API) in the same process.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="With --serve."
+)
 @db_option
-def run(interval: int, db: str | None) -> None:
+def run(interval: int, with_http: bool, host: str, port: int, db: str | None) -> None:
     """Run the scheduler in the foreground: reconcile at start-up, at every window boundary,
-    just after midnight UK time and every --interval minutes. Stop with Ctrl-C or SIGTERM."""
+    just after midnight UK time and every --interval minutes, and refresh due feeds.
+    Stop with Ctrl-C or SIGTERM."""
     import logging
 
     from purdah.cli.options import open_db
@@ -26,4 +37,17 @@ def run(interval: int, db: str | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    Runner(open_db(db), interval_minutes=interval).run_forever()
+    store = open_db(db)
+    runner = Runner(store, interval_minutes=interval)
+    if not with_http:
+        runner.run_forever()
+        return
+    from purdah.web.server import start_in_thread
+
+    server, thread = start_in_thread(store, host, port, runner)
+    logging.getLogger("purdah").info("the clerk's page: http://%s:%d/", host, port)
+    try:
+        runner.run_forever()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
