@@ -109,3 +109,35 @@ def test_replan_picks_up_a_window_added_by_another_process(sqlite_store):
     add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
     runner.replan()
     assert scheduler.get_job(BOUNDARY_JOB).trigger.run_date == START
+
+
+def test_run_with_serve_answers_http_and_stops_cleanly(tmp_path):
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PURDAH_DB": str(tmp_path / "run.db")}
+    purdah = [sys.executable, "-m", "purdah"]
+    subprocess.run([*purdah, "init"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [*purdah, "run", "--serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.load(r)
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None and body["ok"] and body["scheduler"]["in_process"]
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
