@@ -37,6 +37,7 @@ run: install
 bench: install
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_http.py
 
 lint: install
 	$(BIN)/ruff check purdah tests bench

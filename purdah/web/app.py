@@ -94,12 +94,12 @@ def create_app(
         councillor: Annotated[str, Query(description="COUNCIL/SLUG, e.g. selston/jane-doe")],
         action: Annotated[Action, Query()] = Action.PROMOTE,
         at: Annotated[str | None, Query(description=_AT)] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         from purdah.serialize import check_json
         from purdah.services.check import check
 
         instant, now = when(at)
-        return check_json(check(store, councillor, action, instant, now))
+        return JSONResponse(check_json(check(store, councillor, action, instant, now)))
 
     @app.get(
         "/api/status",
@@ -109,12 +109,12 @@ def create_app(
     def api_status(
         council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
         at: Annotated[str | None, Query(description=_AT)] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> JSONResponse:
         from purdah.serialize import status_json
         from purdah.services.status import status
 
         instant, now = when(at)
-        return [status_json(row) for row in status(store, instant, council, now)]
+        return JSONResponse([status_json(row) for row in status(store, instant, council, now)])
 
     @app.get("/healthz", summary="Store reachable, scheduler's last tick, feed freshness")
     def healthz() -> JSONResponse:

@@ -62,9 +62,9 @@ def events_icalendar(body: bytes) -> list[tuple[str, datetime, datetime]]:
     ]
 
 
-def check(found: list[tuple[str, datetime, datetime]]) -> None:
+def check(found: list[tuple[str, datetime, datetime]], prefix: str = "purdah-selston-w") -> None:
     assert len(found) == len(EXPECTED)
-    for (uid, start, end), (prefix, want_start, want_end) in zip(found, EXPECTED, strict=True):
+    for (uid, start, end), (_, want_start, want_end) in zip(found, EXPECTED, strict=True):
         assert uid.startswith(prefix) and uid.endswith("@purdah")
         assert (start, end) == (want_start, want_end)
 
@@ -189,3 +189,20 @@ def test_london_vtimezone_rules_agree_with_zoneinfo_2000_to_2060():
             assert instant.astimezone(LONDON).utcoffset() == offset_to, local
             before = (instant - timedelta(seconds=1)).astimezone(LONDON).utcoffset()
             assert before == part["TZOFFSETFROM"].td, local
+
+
+def test_feeds_on_both_stores(store):
+    nottinghamshire(store)
+    for election_id, nation in (
+        ("local.ashfield.2027-05-06", "ENG"),
+        ("local.selston.2027-05-06", "ENG"),
+        ("pcc.nottinghamshire.2028-05-04", None),
+        ("parl.2029-08-15", None),
+    ):
+        add_election(store, election_id, nation=nation, now=SETUP)
+    check(events_icalendar(council_feed(store, "selston").body))
+    check(
+        events_icalendar(councillor_feed(store, "selston/jane-doe").body),
+        prefix="purdah-selston-jane-doe-w",
+    )
+    assert council_feed(store, "selston").last_modified == SETUP.astimezone(UTC)
