@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from purdah.clock import LONDON
@@ -175,7 +175,3 @@ class Runner:
         finally:
             scheduler.shutdown(wait=True)
             log.info("stopped")
-
-
-def seconds_until(instant: datetime | None, now: datetime) -> float | None:
-    return None if instant is None else max((instant - now) / timedelta(seconds=1), 0.0)

@@ -46,10 +46,6 @@ class WindowChanges:
     changed: int = 0
     removed: int = 0
 
-    @property
-    def any(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
-
 
 def extra_days(conn: Connection) -> dict[date, str]:
     return {
