@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 ENV_DB = "PURDAH_DB"
+# The meta row that records the instant of the last reconcile (written by reconcile, read
+# by check, status and /healthz).
+LAST_RECONCILE_KEY = "last_reconcile_at"
 SCHEMA_HEAD = "0003"
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.

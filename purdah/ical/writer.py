@@ -20,8 +20,8 @@ from typing import Any
 from purdah.clock import LONDON
 
 REFRESH = timedelta(hours=12)
-_SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-_NEVER = datetime(2020, 1, 1, tzinfo=UTC)
+# SEQUENCE counts minutes from here; a window with no recorded change counts as changed then.
+_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,12 @@ class Period:
 
     @property
     def last_modified(self) -> datetime:
-        return max((w.changed_at or _NEVER) for w in self.windows).astimezone(UTC)
+        return max((w.changed_at or _EPOCH) for w in self.windows).astimezone(UTC)
 
     @property
     def sequence(self) -> int:
         """Minutes since 2020 of the last change: it only ever grows, and only on a change."""
-        return int((self.last_modified - _SEQUENCE_EPOCH).total_seconds() // 60)
+        return int((self.last_modified - _EPOCH).total_seconds() // 60)
 
 
 def merge(windows: list[WindowInfo]) -> list[Period]:

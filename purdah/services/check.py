@@ -15,11 +15,14 @@ from datetime import datetime
 from purdah.decide import Action, Decision, Grant, Span, decide
 from purdah.errors import NotFound
 from purdah.refs import split_ref
-from purdah.store import Store, as_instant
+from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
 # "window" and "end" are keywords in SQLite and PostgreSQL: always quoted.
-_CHECK_SQL = """
+# One statement: the councillor, the windows in force, and when the stored flags were last
+# reconciled (to know whether they should agree with the answer).
+_CHECK_SQL = f"""
 SELECT p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
+       (SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'),
        e.election_id, w.start, w."end", w.ward, w.start_basis, w.end_basis,
        w.actual_notice, w.rule, w.notes
 FROM councillor p
@@ -34,7 +37,7 @@ SELECT id, action, start, "end", reason, granted_by FROM exemption
 WHERE councillor_id = :pid AND start <= :at AND "end" > :at ORDER BY id
 """
 _COUNCIL_SQL = "SELECT id FROM council WHERE slug = :council"
-_LAST_RUN_SQL = "SELECT value FROM meta WHERE key = 'last_reconcile_at'"
+_LAST_RUN_SQL = f"SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'"
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,13 @@ def check(
             f"no councillor {slug!r} in council {council!r}: see "
             f"'purdah councillor list --council {council}'"
         )
-    pid, name, ward, agreed, may_post, may_promote = rows[0][:6]
+    pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
     spans = [
         Span(
-            r[6], as_instant(r[7]), as_instant(r[8]), r[9], r[10], r[11], bool(r[12]), r[13], r[14]
+            r[7], as_instant(r[8]), as_instant(r[9]), r[10], r[11], r[12], bool(r[13]), r[14], r[15]
         )
         for r in rows
-        if r[6] is not None
+        if r[7] is not None
     ]
     grants = []
     if spans:  # exemptions matter only while a window is in force
@@ -104,5 +107,6 @@ def check(
         action, at, ward=ward, agreed_may_post=bool(agreed), spans=spans, grants=grants
     )
     stored = bool(may_post if action is Action.POST else may_promote)
-    comparable = stored_flags_apply(last_reconcile(store), at, now) if now else True
+    last = datetime.fromisoformat(last_run) if last_run else None
+    comparable = stored_flags_apply(last, at, now)
     return CheckAnswer(f"{council}/{slug}", name, action, at, decision, stored, comparable)

@@ -24,12 +24,12 @@ from sqlalchemy.engine import Connection
 from purdah.decide import Decider, Grant, Span
 from purdah.models import councillor_t, exemption_t, flag_change_t, meta_t, window_t
 from purdah.services.windows import span_of, spans_query
-from purdah.store import Store, db_instant
+from purdah.store import LAST_RECONCILE_KEY, Store, db_instant
 
 P = councillor_t.c
 X = exemption_t.c
 W = window_t.c
-LAST_RUN = "last_reconcile_at"
+LAST_RUN = LAST_RECONCILE_KEY
 _FLAGS = ("may_post", "may_promote")  # the order of Decider.pair
 _LOCK_KEY = 0x70757264  # "purd"
 

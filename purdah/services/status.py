@@ -65,7 +65,7 @@ def status(
         grants: dict[int, list[Grant]] = defaultdict(list)
         for row in conn.execute(grants_q):
             grants[row.councillor_id].append(grant_of(row))
-        comparable = stored_flags_apply(last_run(conn), at, now) if now else True
+        comparable = stored_flags_apply(last_run(conn), at, now)
     where = "WHERE p.council_id = :cid" if council else ""
     people = store.query(_PEOPLE_SQL.format(where=where), params)
     pair = Decider(at, spans, grants).pair

@@ -50,15 +50,13 @@ def render_page(store: Store, now: datetime, base: str, council: str | None = No
         councils = [c for c in councils if c.slug == council.strip().lower()]
     shown = councils[:MAX_COUNCILS]
     slugs = {c.slug for c in shown}
-    rows = status(store, now, council if council else None, now)
+    rows = status(store, now, council, now)
     windows = [
         w
-        for w in list_windows(store, council if council else None)
+        for w in list_windows(store, council)
         if w.council in slugs and w.end > now and w.start < now + YEAR
     ]
-    people = [
-        p for p in list_councillors(store, council if council else None) if p.council in slugs
-    ]
+    people = [p for p in list_councillors(store, council) if p.council in slugs]
     feeds = list_feeds(store)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
