@@ -10,6 +10,11 @@ in the other nations' rules): Saturdays, Sundays, Christmas Eve, Christmas Day,
 Good Friday, bank holidays, and days appointed for public thanksgiving or
 mourning. Days of thanksgiving or mourning that the holiday data does not know
 are added by the user as `extra` days.
+
+The City of London is the exception: its ward and aldermanic timetables count
+Saturdays. Section 1 of the Act of Common Council of 9 April 1970 (printed in the
+City's Wardmote Book, Part A s4 para 6) excludes only Sundays, the Christmas break,
+the Easter break, bank holidays and days of public thanksgiving or mourning.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class CalendarKind(StrEnum):
     """The non-working-day calendars the statutes use (RULES.md section 3 table)."""
 
     EW = "E&W"
+    SCT = "SCT"
     SCT_PLUS = "SCT+"
     NI = "NI"
     ANY_UK = "any-UK"
@@ -39,12 +45,15 @@ class CalendarKind(StrEnum):
 CALENDAR_DESCRIPTIONS: Mapping[CalendarKind, str] = MappingProxyType(
     {
         CalendarKind.EW: "England and Wales bank holidays, incl. substitutes and one-off days",
+        CalendarKind.SCT: "Scottish bank holidays only (RPA 1983 Sch 1 r2: bank holidays in that "
+        "part of the UK); Easter Monday counts as a working day",
         CalendarKind.SCT_PLUS: "Scottish bank holidays plus Easter Monday (Electoral Commission "
         "timetables)",
         CalendarKind.NI: "Northern Ireland bank holidays",
         CalendarKind.ANY_UK: "a bank holiday in any part of the UK (RPA 1983 Sch 1 r2)",
-        CalendarKind.COL: "England and Wales bank holidays plus the City of London's Easter "
-        "break (Thursday before to Tuesday after Easter Day) and Christmas break",
+        CalendarKind.COL: "Saturdays COUNT as working days; Sundays, England and Wales bank "
+        "holidays, the City of London's Easter break (Thursday before to Tuesday after Easter "
+        "Day) and Christmas break do not (Act of Common Council of 9 April 1970 s1)",
     }
 )
 
@@ -52,6 +61,7 @@ CALENDAR_DESCRIPTIONS: Mapping[CalendarKind, str] = MappingProxyType(
 _SUBDIVISIONS: Mapping[CalendarKind, tuple[str, ...]] = MappingProxyType(
     {
         CalendarKind.EW: ("ENG", "WLS"),
+        CalendarKind.SCT: ("SCT",),
         CalendarKind.SCT_PLUS: ("SCT",),
         CalendarKind.NI: ("NIR",),
         CalendarKind.ANY_UK: ("ENG", "WLS", "SCT", "NIR"),
@@ -133,7 +143,7 @@ class NonWorkingDays:
 
     def reason(self, day: date) -> str | None:
         """Why `day` is not a working day, or None when it is one."""
-        if day.weekday() >= 5:
+        if day.weekday() == 6 or (day.weekday() == 5 and self.kind is not CalendarKind.COL):
             return _WEEKDAY_NAMES[day.weekday()]
         if day in self.extra:
             return self.extra[day]
@@ -143,10 +153,13 @@ class NonWorkingDays:
         return self.reason(day) is None
 
     def non_working_days(self, year: int) -> Mapping[date, str]:
-        """Every statutory and extra non-working weekday of `year`, with its reason."""
+        """Every statutory and extra non-working day of `year` that is not already a
+        non-working day of the week (Saturday and Sunday; only Sunday in the City), with
+        its reason."""
         days = dict(self._statutory(year))
         days.update({d: r for d, r in self.extra.items() if d.year == year})
-        return {d: r for d, r in sorted(days.items()) if d.weekday() < 5}
+        weekly = (6,) if self.kind is CalendarKind.COL else (5, 6)
+        return {d: r for d, r in sorted(days.items()) if d.weekday() not in weekly}
 
     def _statutory(self, year: int) -> Mapping[date, str]:
         return _statutory_days(self.kind, year)

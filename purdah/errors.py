@@ -29,3 +29,9 @@ class NotFound(PurdahError):
     """A council, councillor or election that is not in the register."""
 
     exit_code = 2
+
+
+class PollError(InputError):
+    """A poll that cannot be held as given (a day the law excludes, an election that does not
+    exist there, a general election after the legal maximum), or one no rule purdah knows was
+    in force for: refused with the reason and the law that says so."""

@@ -88,6 +88,7 @@ class Election(SQLModel, table=True):
     poll_date: date
     original_poll_date: date | None = None  # set when the poll moved
     notice: date | None = None  # actual notice of election, when known
+    referendum: str | None = None  # kind of a ref.* poll (purdah.rules REFERENDUM_KINDS)
     declared_at: datetime | None = _instant(default=None)
     status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
     cancelled_at: datetime | None = _instant(default=None)

@@ -53,6 +53,16 @@ def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, A
         "holiday_data": holiday_data,
         "sources": list(tt.rule.sources),
         "notes": [*tt.rule.notes, *win.notes],
+        "rule_version": {
+            "key": tt.rule.key,
+            "family": tt.rule.family,
+            "applies_from": iso_date(tt.rule.applies_from),
+            "applies_to": iso_date(tt.rule.applies_to),
+            "links": list(tt.rule.links),
+        },
+        "referendum": tt.rule.referendum,
+        "referendum_period_start": iso_date(tt.publicity_start),
+        "warnings": list(tt.warnings),
     }
 
 
@@ -68,6 +78,7 @@ def election_json(row: Any) -> dict[str, Any]:
         "notice": iso_date(row.notice),
         "status": row.status,
         "source": row.source,
+        "referendum": getattr(row, "referendum", None),
     }
 
 

@@ -32,6 +32,7 @@ class Timetable:
     notice_latest: date | None
     dissolution: date | None
     publicity_start: date | None
+    warnings: tuple[str, ...] = ()  # said with every answer (e.g. the referendum kind assumed)
 
     @property
     def poll_date(self) -> date:
@@ -66,13 +67,17 @@ def compute_timetable(
     election: ElectionId,
     nation: Nation | None = None,
     extra_non_working: Mapping[date, str] | None = None,
+    referendum: str | None = None,
 ) -> Timetable:
-    """The statutory dates for `election` (RULES.md section 2).
+    """The statutory dates for `election` under the version of its rule in force on its
+    polling day (RULES.md section 2; purdah.rules says where the law corrects it).
 
     `nation` is needed where the id does not fix it; `extra_non_working` adds days
-    a clerk must not count (days of mourning), which moves every affected date.
+    a clerk must not count (days of mourning), which moves every affected date;
+    `referendum` names the kind of a `ref` poll (without it: the earliest-starting kind,
+    with a warning).
     """
-    resolved = resolve(election, nation)
+    resolved = resolve(election, nation, referendum)
     rule = resolved.rule
     cal = calendar(resolved.calendar, extra_non_working) if resolved.calendar else None
     poll = election.poll_date
@@ -92,8 +97,11 @@ def compute_timetable(
         notice_latest=counted(rule.latest_notice),
         dissolution=counted(rule.dissolution),
         publicity_start=(
-            poll - timedelta(days=rule.publicity_days) if rule.publicity_days else None
+            poll - timedelta(days=rule.publicity_days)
+            if rule.publicity_days
+            else counted(rule.period_working_days)
         ),
+        warnings=resolved.warnings,
     )
 
 
@@ -122,8 +130,18 @@ _BASIS_WORDS = {
     StartBasis.LATEST_NOTICE: "statutory latest notice of election",
     StartBasis.EARLIEST_NOTICE: "statutory earliest notice of election",
     StartBasis.DISSOLUTION: "dissolution",
-    StartBasis.PUBLICITY_BAN: "statutory publicity ban",
+    StartBasis.PUBLICITY_BAN: "start of the statutory referendum period",
 }
+# A by-election's earliest bound is purdah's choice, not the law's (the writ sets the date).
+_DEFAULT_EARLIEST_WORDS = "earliest notice the writ allows (purdah's conservative default)"
+
+
+def basis_words(tt: Timetable, basis: StartBasis) -> str:
+    """How an answer names `basis` for this timetable's rule."""
+    if basis is StartBasis.EARLIEST_NOTICE and not tt.rule.earliest_is_statutory:
+        return _DEFAULT_EARLIEST_WORDS
+    return _BASIS_WORDS[basis]
+
 
 _POLICY_BASIS = {
     StartPolicy.LATEST_NOTICE: StartBasis.LATEST_NOTICE,
@@ -208,8 +226,9 @@ def _actual_start(tt: Timetable, actual: date, notes: list[str]) -> tuple[date, 
         return tt.notice_latest, _BASIS_WORDS[StartBasis.LATEST_NOTICE], False
     if tt.notice_earliest is not None and actual < tt.notice_earliest:
         notes.append(
-            f"the notice date entered, {actual}, is before the statutory earliest "
-            f"{tt.notice_earliest}; used as entered (conservative): check it"
+            f"the notice date entered, {actual}, is before the "
+            f"{basis_words(tt, StartBasis.EARLIEST_NOTICE)} {tt.notice_earliest}; used as "
+            "entered (conservative): check it"
         )
     return actual, "actual notice of election", True
 
@@ -220,7 +239,7 @@ def _policy_start(tt: Timetable, policy: WindowPolicy, notes: list[str]) -> tupl
     if tt.statutory_date(basis) is None:
         notes.append(
             f"the council's start policy '{policy.start}' does not apply to a "
-            f"{tt.rule.title} election; using the statutory default ({_BASIS_WORDS[default]})"
+            f"{tt.rule.title} election; using the statutory default ({basis_words(tt, default)})"
         )
         basis = default
     if basis is StartBasis.LATEST_NOTICE and tt.notice_earliest is None:
@@ -230,7 +249,7 @@ def _policy_start(tt: Timetable, policy: WindowPolicy, notes: list[str]) -> tupl
         )
     day = tt.statutory_date(basis)
     assert day is not None
-    return day, _BASIS_WORDS[basis], False
+    return day, basis_words(tt, basis), False
 
 
 def _end(

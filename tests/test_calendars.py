@@ -33,7 +33,7 @@ def test_christmas_eve_christmas_day_and_good_friday_never_count(kind, year):
     assert not cal.is_working_day(good_friday)
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS)
+@pytest.mark.parametrize("kind", [k for k in ALL_KINDS if k is not CalendarKind.COL])
 def test_weekends_never_count(kind):
     cal = calendar(kind)
     assert cal.reason(date(2026, 5, 2)) == "Saturday"
@@ -167,3 +167,29 @@ def test_property_nth_working_day_before(poll, n, kind):
     assert cal.is_working_day(result)
     between = [result + timedelta(days=i) for i in range((poll - result).days)]
     assert sum(cal.is_working_day(d) for d in between) == n
+
+
+def test_city_of_london_saturdays_are_working_days_sundays_are_not():
+    # Act of Common Council of 9 April 1970 s1, as printed in the City of London Wardmote
+    # Book (Part A s4 para 6): Sundays, the Christmas and Easter breaks, bank holidays and
+    # days of thanksgiving or mourning are excluded; Saturdays are not.
+    col = calendar(CalendarKind.COL)
+    assert col.is_working_day(date(2026, 5, 2))  # Saturday
+    assert col.reason(date(2026, 5, 3)) == "Sunday"
+    assert col.reason(date(2026, 5, 4)) is not None  # Early May bank holiday
+    assert not col.is_working_day(date(2025, 4, 19))  # Easter Saturday: inside the break
+    assert (
+        calendar(CalendarKind.COL, {date(2026, 5, 9): "day of mourning"}).reason(date(2026, 5, 9))
+        == "day of mourning"
+    )
+    assert date(2026, 5, 9) not in col.non_working_days(2026)
+    assert working_days_before(date(2025, 3, 20), 25, col) == date(2025, 2, 19)
+
+
+def test_scotland_for_rpa_1983_counts_easter_monday_as_working():
+    # RPA 1983 Sch 1 r2: bank holidays in that part of the UK; Easter Monday is not a
+    # Scottish bank holiday, so a Scottish parliamentary by-election counts it.
+    sct, plus = calendar(CalendarKind.SCT), calendar(CalendarKind.SCT_PLUS)
+    assert sct.is_working_day(date(2026, 4, 6)) and not plus.is_working_day(date(2026, 4, 6))
+    assert not sct.is_working_day(date(2026, 4, 3))  # Good Friday, in every calendar
+    assert not sct.is_working_day(date(2026, 1, 2))  # 2 January, a Scottish bank holiday

@@ -87,9 +87,23 @@ def test_agrees_with_democracy_club_2013_to_2028(template, nation):
     checked = 0
     explained = []
     for poll in thursdays(date(2013, 1, 1), date(2028, 12, 31)):
+        if template == "sp.c.{}" and poll < date(2015, 12, 16):
+            continue  # purdah refuses: no Scottish Parliament rule before SSI 2015/425
         mine, dc = ours(template, nation, poll), theirs(template, nation, poll)
         checked += 1
         if mine == dc:
+            continue
+        # The City counts Saturdays (Act of Common Council of 9 April 1970 s1); that library
+        # does not, so its 25th day is earlier and purdah's is the law's (issue 9 defect 1).
+        if template == "local.city-of-london.{}":
+            assert mine > dc, f"{poll}: purdah {mine}, DC {dc}"
+            explained.append(poll)
+            continue
+        # Before 6 April 2014 general elections ran on the 17-day timetable (ERAA 2013 s14):
+        # purdah answers with that law, the library with today's.
+        if template == "parl.{}" and poll < date(2014, 4, 6):
+            assert mine > dc, f"{poll}: purdah {mine}, DC {dc}"
+            explained.append(poll)
             continue
         # The one known disagreement: for a general election Democracy Club takes the
         # earliest of the per-nation counts, while the statute counts a bank holiday in
@@ -101,7 +115,7 @@ def test_agrees_with_democracy_club_2013_to_2028(template, nation):
         assert mine < dc
         assert mine == dc_union_of_nations(poll, 22)
         explained.append(poll)
-    assert checked >= 830
+    assert checked >= (670 if template == "sp.c.{}" else 830)
     if template == "parl.{}":
         assert explained, "the any-UK calendar should differ from DC somewhere in 16 years"
 

@@ -50,7 +50,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     """Pre-election periods ("purdah") for UK councils, worked out by statute.
 
     Election ids are Democracy Club ids, e.g. local.2026-05-07,
-    parl.2029-08-16, sp.2026-05-07.
+    parl.2029-08-15, sp.2026-05-07.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

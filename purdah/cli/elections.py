@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
+from purdah.cli.options import (
+    NATIONS,
+    db_option,
+    json_option,
+    open_db,
+    referendum_option,
+    resolve_at,
+)
 from purdah.cli.render import echo_json, echo_refresh, instant
 
 
@@ -29,6 +36,7 @@ def election() -> None:
     help="Needed where the id does not fix the nation.",
 )
 @click.option("--notice", metavar="DATE", default=None, help="Actual notice of election date.")
+@referendum_option
 @db_option
 @json_option
 def election_add(
@@ -36,10 +44,14 @@ def election_add(
     area: str | None,
     nation: str | None,
     notice: str | None,
+    referendum: str | None,
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Record ELECTION_ID (a Democracy Club id); windows and flags follow at once."""
+    """Record ELECTION_ID (a Democracy Club id); windows and flags follow at once.
+
+    A poll that cannot be held (a weekend or bank holiday, a general election after the
+    legal maximum, an election that does not exist there) is refused with the reason."""
     from purdah.clock import parse_date
     from purdah.services.elections import add_election
 
@@ -49,6 +61,7 @@ def election_add(
         area=area,
         nation=nation.upper() if nation else None,
         notice=parse_date(notice, "--notice") if notice else None,
+        referendum=referendum,
         now=resolve_at(None),
     )
     echo_refresh(result, f"recorded {election_id}", as_json)

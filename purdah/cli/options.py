@@ -32,6 +32,24 @@ def nation_option(func: F) -> F:
     )(func)
 
 
+REFERENDUM_KINDS = (
+    "neighbourhood-planning",
+    "business-neighbourhood-planning",
+    "council-tax",
+    "governance",
+)
+
+
+def referendum_option(func: F) -> F:
+    return click.option(
+        "--referendum",
+        type=click.Choice(REFERENDUM_KINDS),
+        default=None,
+        help="The kind of a ref.* poll (each has its own instrument and period). Default: "
+        "the kind whose period starts earliest, with a warning.",
+    )(func)
+
+
 def db_option(func: F) -> F:
     return click.option(
         "--db",

@@ -64,9 +64,12 @@ def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
                     "removed": result.windows.removed,
                 },
                 "reconcile": reconcile_json(result.reconcile),
+                "warnings": list(getattr(result, "warnings", ())),
             }
         )
         return
+    for warning in getattr(result, "warnings", ()):
+        click.echo(f"Warning: {warning}")
     w = result.windows
     click.echo(
         f"{headline}; windows: {w.added} added, {w.changed} changed, {w.removed} removed; "

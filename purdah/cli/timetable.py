@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from purdah.cli.options import json_option, nation_option
+from purdah.cli.options import json_option, nation_option, referendum_option
 from purdah.cli.render import day, echo_json, instant, ordinal, table
 
 _START_CHOICES = ("statutory", "latest-notice", "earliest-notice", "dissolution")
@@ -39,6 +39,7 @@ _END_CHOICES = ("close-of-poll", "end-of-day", "declaration")
     metavar="DATE[=REASON]",
     help="An extra day not to count, e.g. a day of mourning (repeatable).",
 )
+@referendum_option
 @json_option
 def timetable(
     election_id: str,
@@ -48,9 +49,14 @@ def timetable(
     end_policy: str,
     declared_at: str | None,
     extra_days: tuple[str, ...],
+    referendum: str | None,
     as_json: bool,
 ) -> None:
-    """Statutory dates and pre-election window of ELECTION_ID (a Democracy Club id)."""
+    """Statutory dates and pre-election window of ELECTION_ID (a Democracy Club id),
+    under the version of the law in force on its polling day.
+
+    A poll that cannot be held (a weekend or bank holiday, a general election after the
+    legal maximum, an election that does not exist there) is refused with the reason."""
     from purdah.calendars import parse_extra_days
     from purdah.clock import parse_date, parse_when
     from purdah.ids import Nation
@@ -65,6 +71,7 @@ def timetable(
         actual_notice=parse_date(notice, "--notice") if notice else None,
         declared_at=parse_when(declared_at, "--declared-at") if declared_at else None,
         extra_non_working=parse_extra_days(extra_days),
+        referendum=referendum,
     )
     data = timetable_json(answer.timetable, answer.window, answer.holiday_data)
     if as_json:
@@ -79,13 +86,16 @@ def _render(data: dict[str, object], answer: object) -> None:
     assert isinstance(answer, TimetableAnswer)
     tt, win = answer.timetable, answer.window
     rule = tt.rule
+    for warning in tt.warnings:
+        click.echo(f"Warning: {warning}")
     click.echo(f"{tt.election.text}: {rule.title} ({tt.nation.value})")
     notice = f"latest {day(tt.notice_latest)}"
     if rule.latest_notice:
         notice += f" ({ordinal(rule.latest_notice)} working day before the poll)"
     if tt.notice_earliest and rule.earliest_notice:
+        label = "earliest" if rule.earliest_is_statutory else "purdah's default earliest"
         notice = (
-            f"earliest {day(tt.notice_earliest)} ({ordinal(rule.earliest_notice)} working day), "
+            f"{label} {day(tt.notice_earliest)} ({ordinal(rule.earliest_notice)} working day), "
             + notice
         )
     rows = [("poll", day(tt.poll_date))]
@@ -96,9 +106,12 @@ def _render(data: dict[str, object], answer: object) -> None:
             ("dissolution", f"{day(tt.dissolution)} ({ordinal(rule.dissolution)} working day)")
         )
     if tt.publicity_start:
-        rows.append(
-            ("publicity ban from", f"{day(tt.publicity_start)} ({rule.publicity_days} days before)")
+        count = (
+            f"{rule.publicity_days} days before"
+            if rule.publicity_days
+            else f"{ordinal(rule.period_working_days or 0)} working day before the poll"
         )
+        rows.append(("referendum period from", f"{day(tt.publicity_start)} ({count})"))
     rows += [
         ("window", f"{instant(win.start)}  ->  {instant(win.end)}"),
         ("starts at", win.start_basis),
@@ -109,7 +122,9 @@ def _render(data: dict[str, object], answer: object) -> None:
             if data["calendar"]
             else "calendar days",
         ),
+        ("rule", f"{rule.key}, the version for {rule.period} (see 'purdah rules')"),
         ("sources", "; ".join(rule.sources)),
+        ("legislation", " ".join(rule.links)),
         ("holiday data", answer.holiday_data),
     ]
     rows += [("note", note) for note in [*rule.notes, *win.notes]]

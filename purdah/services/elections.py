@@ -16,6 +16,7 @@ from purdah.coverage import default_area, normalise_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t, non_working_day_t
+from purdah.polls import check_poll_can_exist
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
 from purdah.store import Store
@@ -35,6 +36,7 @@ class ElectionRow:
     notice: date | None
     status: str
     source: str
+    referendum: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Refreshed:
     election: ElectionRow | None
     windows: WindowChanges
     reconcile: ReconcileResult
+    warnings: tuple[str, ...] = ()  # e.g. the referendum kind purdah assumed
 
 
 def _row(r: Any) -> ElectionRow:
@@ -57,6 +60,7 @@ def _row(r: Any) -> ElectionRow:
         r.notice,
         r.status,
         r.source,
+        r.referendum,
     )
 
 
@@ -73,11 +77,15 @@ def add_election(
     nation: str | None = None,
     notice: date | None = None,
     source: str = "manual",
+    referendum: str | None = None,
     now: datetime,
 ) -> Refreshed:
     parsed = parse_election_id(election_id)
     with store.write() as conn:
-        tt = compute_timetable(parsed, Nation(nation) if nation else None, extra_days(conn))
+        tt = compute_timetable(
+            parsed, Nation(nation) if nation else None, extra_days(conn), referendum
+        )
+        check_poll_can_exist(tt)  # a poll that cannot be held is refused, with the law
         chosen = normalise_area(area, "--area") if area else default_area(parsed, tt.nation)
         if chosen is None:
             raise InputError(
@@ -98,6 +106,7 @@ def add_election(
                 nation=tt.nation.value if tt.nation is not Nation.UK else None,
                 poll_date=parsed.poll_date,
                 notice=notice,
+                referendum=referendum,
                 status="scheduled",
                 source=source,
                 created_at=now,
@@ -106,7 +115,7 @@ def add_election(
         )
         windows, result = refresh_in(conn, now)
         row = conn.execute(sa.select(election_t).where(E.election_id == parsed.text)).one()
-    return Refreshed(_row(row), windows, result)
+    return Refreshed(_row(row), windows, result, tt.warnings)
 
 
 def list_elections(store: Store) -> list[ElectionRow]:
@@ -156,7 +165,10 @@ def move_election(store: Store, election_id: str, poll_date: date, *, now: datet
     """The poll moved (postponed, or a new poll after a candidate's death)."""
 
     def make(conn: Connection, row: Any) -> dict[str, Any]:
-        election_timetable(row.election_id, row.nation, poll_date, extra_days(conn))  # validates
+        moved = election_timetable(
+            row.election_id, row.nation, poll_date, extra_days(conn), row.referendum
+        )
+        check_poll_can_exist(moved)  # the new day must be one a poll can be held on
         return {
             "poll_date": poll_date,
             "status": "moved",

@@ -25,6 +25,7 @@ from purdah.ical.fetch import fetch, is_url
 from purdah.ical.reader import DEFAULT_LIMITS, FeedRejected, Limits, Problem, read_calendar
 from purdah.ids import Nation, parse_election_id
 from purdah.models import council_t, election_t
+from purdah.polls import check_poll_can_exist
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, extra_days, recompute_windows
 from purdah.store import Store
@@ -255,10 +256,13 @@ def _apply_poll(
     nation = _nation_for(conn, poll) if poll.type in ("local", "ref") else poll.nation
     try:
         parsed = parse_election_id(poll.election_id)
-        tt = compute_timetable(parsed, Nation(nation) if nation else None, extra)
+        kind = getattr(row, "referendum", None) if row is not None else None
+        tt = compute_timetable(parsed, Nation(nation) if nation else None, extra, kind)
+        check_poll_can_exist(tt)  # a poll that cannot be held is skipped, with the law
     except PurdahError as exc:
         report.skipped.append((event.key, event.summary, f"{poll.election_id}: {exc}"))
         return None
+    report.warnings += [f"{read.label}: event {event.uid!r}: {w}" for w in tt.warnings]
     stored_nation = None if tt.nation is Nation.UK else tt.nation.value
 
     def planned(status: str, action: str, election_id: str) -> Planned:

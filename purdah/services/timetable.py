@@ -26,9 +26,15 @@ def describe(
     actual_notice: date | None = None,
     declared_at: datetime | None = None,
     extra_non_working: Mapping[date, str] | None = None,
+    referendum: str | None = None,
 ) -> TimetableAnswer:
+    """The timetable and window of one election; a poll that cannot be held is refused
+    (purdah.polls says why and under which law)."""
+    from purdah.polls import check_poll_can_exist
+
     election = parse_election_id(election_id)
-    tt = compute_timetable(election, nation, extra_non_working)
+    tt = compute_timetable(election, nation, extra_non_working, referendum)
+    check_poll_can_exist(tt)
     win = window(tt, policy, actual_notice=actual_notice, declared_at=declared_at)
     first, last = holiday_data_years()
     return TimetableAnswer(tt, win, f"{holiday_data_version()} (years {first}-{last})")

@@ -55,26 +55,35 @@ def extra_days(conn: Connection) -> dict[date, str]:
 
 
 def election_timetable(
-    election_id: str, nation: str | None, poll_date: date, extra: dict[date, str]
+    election_id: str,
+    nation: str | None,
+    poll_date: date,
+    extra: dict[date, str],
+    referendum: str | None = None,
 ) -> Timetable:
     """The timetable of a stored election (its poll date may have moved from the id's)."""
     parsed = parse_election_id(election_id)
     if parsed.poll_date != poll_date:
         parsed = replace(parsed, poll_date=poll_date)
-    return compute_timetable(parsed, Nation(nation) if nation else None, extra)
+    return compute_timetable(parsed, Nation(nation) if nation else None, extra, referendum)
 
 
 def _window_for(
     election: Any, policy: WindowPolicy, extra: dict[date, str]
 ) -> tuple[datetime, datetime, str, str, bool, str, str] | None:
-    tt = election_timetable(election.election_id, election.nation, election.poll_date, extra)
+    tt = election_timetable(
+        election.election_id, election.nation, election.poll_date, extra, election.referendum
+    )
     win = window(tt, policy, actual_notice=election.notice, declared_at=election.declared_at)
     start, end, notes = win.start, win.end, list(win.notes)
     start_basis, actual = win.start_basis, win.actual_notice
     original = election.original_poll_date
     if original is not None and original != election.poll_date:
         first = window(
-            election_timetable(election.election_id, election.nation, original, extra), policy
+            election_timetable(
+                election.election_id, election.nation, original, extra, election.referendum
+            ),
+            policy,
         )
         if first.start < start:
             start, start_basis, actual = first.start, first.start_basis, False

@@ -186,6 +186,7 @@ def test_election_list_json(db):
         "notice": None,
         "status": "scheduled",
         "source": "manual",
+        "referendum": None,
     }
 
 

@@ -107,7 +107,7 @@ def test_overlapping_windows_parish_district_county_pcc_and_general_election(sto
         "local.ashfield.2027-05-06": "ENG",  # its district, same day
         "local.nottinghamshire.2029-05-03": "ENG",  # its county
         "pcc.nottinghamshire.2028-05-04": None,  # its police area
-        "parl.2029-08-16": None,  # the whole UK
+        "parl.2029-08-15": None,  # the whole UK
     }
     for election_id, nation in elections.items():
         add_election(store, election_id, nation=nation, now=SETUP)
@@ -116,7 +116,7 @@ def test_overlapping_windows_parish_district_county_pcc_and_general_election(sto
     pcc = next(w for w in windows if w.election_id.startswith("pcc"))
     county = next(w for w in windows if w.election_id.startswith("local.nottinghamshire"))
     general = next(w for w in windows if w.election_id.startswith("parl"))
-    # Between the county poll (3 May 2029) and dissolution (10 July 2029) nothing covers.
+    # Between the county poll (3 May 2029) and dissolution (9 July 2029) nothing covers.
     assert allowed(store, "selston/jane-doe", county.end)
     assert allowed(store, "selston/jane-doe", general.start - SECOND)
     assert not allowed(store, "selston/jane-doe", general.start)

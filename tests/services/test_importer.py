@@ -145,7 +145,7 @@ def test_democracy_club_ids_give_type_and_area(store):
     assert {p.election_id: p.area for p in report.elections} == {
         "pcc.nottinghamshire.2028-05-04": "nottinghamshire",
         "local.ashfield.2027-05-06": "ashfield",
-        "parl.2029-08-16": "uk",
+        "parl.2029-08-15": "uk",
         "sp.2026-05-07": "sct",
     }
     # The PCC poll covers the parish through its county; the district poll through Ashfield.
@@ -153,7 +153,7 @@ def test_democracy_club_ids_give_type_and_area(store):
     assert covering == {
         "pcc.nottinghamshire.2028-05-04",
         "local.ashfield.2027-05-06",
-        "parl.2029-08-16",
+        "parl.2029-08-15",
     }
 
 
