@@ -248,3 +248,29 @@ def feed_json(row: Any) -> dict[str, Any]:
         "failures": row.failures,
         "next_due_at": iso_instant(row.next_due_at) if row.next_due_at else None,
     }
+
+
+def rule_json(rule: Any) -> dict[str, Any]:
+    """One `purdah rules --json` item: a rule row, its period of application and sources."""
+    from purdah.calendars import CALENDAR_DESCRIPTIONS
+
+    return {
+        "key": rule.key,
+        "family": rule.family,
+        "title": rule.title,
+        "applies_from": iso_date(rule.applies_from),
+        "applies_to": iso_date(rule.applies_to),
+        "period": rule.period,
+        "latest_notice_working_days": rule.latest_notice,
+        "earliest_notice_working_days": rule.earliest_notice,
+        "earliest_is_statutory": rule.earliest_is_statutory if rule.earliest_notice else None,
+        "dissolution_working_days": rule.dissolution,
+        "referendum": rule.referendum,
+        "referendum_period_working_days": rule.period_working_days,
+        "default_start": rule.default_start.value,
+        "calendar": rule.calendar.value if rule.calendar else None,
+        "calendar_description": CALENDAR_DESCRIPTIONS[rule.calendar] if rule.calendar else None,
+        "sources": list(rule.sources),
+        "links": list(rule.links),
+        "notes": list(rule.notes),
+    }

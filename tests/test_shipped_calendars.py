@@ -27,7 +27,7 @@ def occurrences(path: Path):
 
 def test_every_event_has_a_valid_id_matching_its_date_and_a_source():
     result = occurrences(NATIONAL)
-    assert result.problems == [] and len(result.occurrences) == 15
+    assert result.problems == [] and len(result.occurrences) == 20
     for event in result.occurrences:
         election = parse_election_id(event.extra["X-DEMOCRACY-CLUB-ID"])
         assert election.poll_date == event.poll_date
@@ -61,7 +61,12 @@ def test_importing_the_national_calendar_takes_nationwide_polls_and_explains_gro
         "gla.2028-05-04",
         "parl.2029-08-15",
         "sp.2031-05-01",
-        "senedd.2031-05-01",
+        "senedd.2030-05-02",
+        "mayor.croydon.2026-05-07",
+        "mayor.hackney.2026-05-07",
+        "mayor.lewisham.2026-05-07",
+        "mayor.newham.2026-05-07",
+        "mayor.tower-hamlets.2026-05-07",
     }
     assert len(report.skipped) == 8
     assert all("is a group id" in reason for _, _, reason in report.skipped)
@@ -89,3 +94,43 @@ def test_example_register_loads_like_make_run(tmp_path):
         "pcc.nottinghamshire.2028-05-04",
         "parl.2029-08-15",
     } <= selston
+
+
+def by_id():
+    return {e.extra["X-DEMOCRACY-CLUB-ID"]: e for e in occurrences(NATIONAL).occurrences}
+
+
+def test_next_ordinary_senedd_election_is_2030_not_2031():
+    # Senedd Cymru (Members and Elections) Act 2024: four-year terms from the 2026 Senedd
+    # (https://www.legislation.gov.uk/asc/2024/4), so after 7 May 2026 comes Thu 2 May 2030.
+    events = by_id()
+    assert "senedd.2031-05-01" not in events
+    senedd = events["senedd.2030-05-02"]
+    assert senedd.poll_date == date(2030, 5, 2)
+    assert "Senedd Cymru (Members and Elections) Act 2024" in senedd.description
+
+
+def test_london_borough_mayors_of_7_may_2026_are_there():
+    # Croydon, Hackney, Lewisham, Newham and Tower Hamlets elected their mayors on
+    # 5 May 2022 for four years (Local Government Act 2000 Part 1A Chapter 5).
+    events = by_id()
+    for slug in ("croydon", "hackney", "lewisham", "newham", "tower-hamlets"):
+        event = events[f"mayor.{slug}.2026-05-07"]
+        assert event.poll_date == date(2026, 5, 7)
+        assert "Local Government Act 2000" in event.description
+
+
+def test_northern_ireland_council_elections_of_2027_are_there():
+    # Electoral Law Act (Northern Ireland) 1962 s11(1)-(1A), as substituted by SI 2013/3156
+    # art 3 (https://www.legislation.gov.uk/apni/1962/14/section/11): 2019 and every fourth
+    # year, first Thursday in May; last held 18 May 2023.
+    event = by_id()["local.2027-05-06"]
+    assert "Northern Ireland" in event.summary
+    assert "Electoral Law Act (Northern Ireland) 1962 s11" in event.description
+
+
+def test_pcc_polls_of_2028_are_kept_with_the_announced_abolition_noted():
+    event = by_id()["pcc.2028-05-04"]
+    assert event.poll_date == date(2028, 5, 4)
+    assert "13 November 2025" in event.description and "not yet law" in event.description
+    assert "Police Reform and Social Responsibility Act 2011" in event.description

@@ -57,10 +57,20 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from purdah.cli import check, elections, export, imports, register, scheduler, timetable
+    from purdah.cli import (
+        check,
+        elections,
+        export,
+        imports,
+        register,
+        rules,
+        scheduler,
+        timetable,
+    )
 
     for command in (
         timetable.timetable,
+        rules.rules,
         register.init,
         register.council,
         register.councillor,

@@ -260,7 +260,10 @@ def _apply_poll(
         tt = compute_timetable(parsed, Nation(nation) if nation else None, extra, kind)
         check_poll_can_exist(tt)  # a poll that cannot be held is skipped, with the law
     except PurdahError as exc:
-        report.skipped.append((event.key, event.summary, f"{poll.election_id}: {exc}"))
+        reason = str(exc)
+        if not reason.startswith(f"{poll.election_id}:"):
+            reason = f"{poll.election_id}: {reason}"
+        report.skipped.append((event.key, event.summary, reason))
         return None
     report.warnings += [f"{read.label}: event {event.uid!r}: {w}" for w in tt.warnings]
     stored_nation = None if tt.nation is Nation.UK else tt.nation.value

@@ -140,3 +140,168 @@ def test_declaration_end_policy():
     )
     assert data["window"]["end"] == "2026-05-08T02:30:00+01:00"
     assert data["window"]["end_basis"] == "declaration"
+
+
+# Issue 9: the version of the rule, warnings, refusals with the law; `purdah rules`.
+
+
+def test_timetable_names_the_rule_version_it_used_human_and_json():
+    lines = run("timetable", "parl.2010-05-06").output.splitlines()
+    assert "  dissolution         Mon 2010-04-12 (17th working day)" in lines
+    assert (
+        "  rule                parl-1983, the version for polls up to 2014-04-05 (see 'purdah rules')"
+        in lines
+    )
+    data = json.loads(run("timetable", "parl.2010-05-06", "--json").output)
+    assert data["rule"] == "parl-1983"
+    assert data["rule_version"] == {
+        "key": "parl-1983",
+        "family": "parl",
+        "applies_from": None,
+        "applies_to": "2014-04-05",
+        "links": [
+            "https://www.legislation.gov.uk/ukpga/1983/2/schedule/1/part/I/2010-04-12",
+            "https://www.legislation.gov.uk/ukpga/2011/14/section/3/enacted",
+        ],
+    }
+    assert data["warnings"] == []
+
+
+def test_referendum_kind_option_and_the_warning_without_it():
+    data = json.loads(
+        run("timetable", "ref.ashfield.2026-03-12", "--referendum", "council-tax", "--json").output
+    )
+    assert (data["rule"], data["referendum"]) == ("ref-council-tax", "council-tax")
+    assert data["referendum_period_start"] == "2026-02-02" and data["warnings"] == []
+    result = run("timetable", "ref.ashfield.2026-03-12")
+    assert result.exit_code == 0
+    assert result.output.startswith(
+        "Warning: ref.ashfield.2026-03-12 does not say which kind of referendum it is: purdah "
+        "used the kind whose period starts earliest, business-neighbourhood-planning"
+    )
+    assert "  referendum period from  Thu 2025-12-18 (56th working day before the poll)" in (
+        result.output.splitlines()
+    )
+    warned = json.loads(run("timetable", "ref.ashfield.2026-03-12", "--json").output)
+    assert warned["warnings"] and warned["rule"] == "ref-np-business"
+    bad = run("timetable", "ref.ashfield.2026-03-12", "--referendum", "parish-poll")
+    assert bad.exit_code == 2 and "Invalid value for '--referendum'" in bad.stderr
+
+
+def test_by_election_default_earliest_is_labelled_not_statutory():
+    lines = run("timetable", "parl.x.by.2026-04-30", "--nation", "SCT").output.splitlines()
+    assert (
+        "  notice of election  purdah's default earliest Tue 2026-03-24 (26th working day), "
+        "latest Wed 2026-04-01 (20th working day before the poll)"
+    ) in lines
+    assert (
+        "  starts at           earliest notice the writ allows (purdah's conservative default)"
+        in lines
+    )
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (
+            ["local.x.by.2026-05-09", "--nation", "ENG"],
+            "Error: local.x.by.2026-05-09: polling day Sat 09 May 2026 is a Saturday, a day the "
+            "timetable disregards and on which no proceedings up to the completion of the poll "
+            "may be taken (SI 2006/3304 Sch 2 and 3 r2; SI 2006/3305 Sch 2 r2): check the date",
+        ),
+        (
+            ["parl.2029-08-16"],
+            "Error: parl.2029-08-16: a general election cannot be held after Wed 15 Aug 2029",
+        ),
+        (
+            ["pcc.west-yorkshire.2028-05-04"],
+            "Error: pcc.west-yorkshire.2028-05-04: there is no police and crime commissioner "
+            "election in west-yorkshire",
+        ),
+        (
+            ["sp.c.2011-05-05"],
+            "Error: sp.c.2011-05-05: purdah has no Scottish Parliament rule in force on 2011-05-05",
+        ),
+    ],
+)
+def test_timetable_refuses_polls_that_cannot_exist(args, error):
+    result = run("timetable", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(error)
+
+
+def test_rules_command_lists_every_rule_with_period_and_sources():
+    from purdah.rules import RULES
+
+    result = run("rules")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "parl-2014: UK general election (polls 2014-04-06 to 2022-03-23)" in lines
+    assert "  legislation    https://www.legislation.gov.uk/wsi/2025/864" in lines
+    data = json.loads(run("rules", "--json").output)
+    assert [r["key"] for r in data["rules"]] == [r.key for r in RULES]
+    senedd = next(r for r in data["rules"] if r["key"] == "senedd-2026")
+    assert senedd["applies_from"] == "2026-04-07" and senedd["applies_to"] is None
+    assert senedd["sources"][0].startswith("WSI 2025/864 Sch 5 r1")
+
+
+@pytest.fixture
+def store_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("PURDAH_DB", str(tmp_path / "purdah.db"))
+    assert run("init").exit_code == 0
+    args = ["council", "add", "ashfield", "--name", "Ashfield", "--nation", "ENG"]
+    assert run(*args, "--kind", "district").exit_code == 0
+    return tmp_path
+
+
+def test_election_add_refuses_what_timetable_refuses_and_records_nothing(store_env):
+    result = run("election", "add", "local.ashfield.by.2026-05-04", "--nation", "ENG")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: local.ashfield.by.2026-05-04: polling day Mon 04 May 2026 is May Day, a day "
+        "the timetable disregards and on which no proceedings up to the completion of the poll "
+        "may be taken (SI 2006/3304 Sch 2 and 3 r2; SI 2006/3305 Sch 2 r2): check the date\n"
+    )
+    result = run("election", "add", "parl.2029-08-16")
+    assert result.exit_code == 2 and "cannot be held after Wed 15 Aug 2029" in result.stderr
+    assert json.loads(run("election", "list", "--json").output) == []
+
+
+def test_election_add_takes_the_referendum_kind_and_warns_without_it(store_env):
+    result = run("election", "add", "ref.ashfield.2026-03-19", "--referendum", "governance")
+    assert result.exit_code == 0 and not result.output.startswith("Warning")
+    result = run("election", "add", "ref.ashfield.2026-03-12", "--json")
+    data = json.loads(result.output)
+    assert data["election"]["referendum"] is None
+    assert data["warnings"][0].startswith("ref.ashfield.2026-03-12 does not say which kind")
+    windows = json.loads(run("windows", "--council", "ashfield", "--json").output)
+    rules = {w["election_id"]: w["rule"] for w in windows}
+    assert rules == {
+        "ref.ashfield.2026-03-19": "ref-governance",
+        "ref.ashfield.2026-03-12": "ref-np-business",
+    }
+
+
+def test_import_skips_a_poll_that_cannot_be_held_with_the_reason(store_env):
+    feed = store_env / "polls.ics"
+    feed.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n"
+        "BEGIN:VEVENT\r\nUID:sat\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260509\r\n"
+        "SUMMARY:By-election\r\nX-DEMOCRACY-CLUB-ID:local.ashfield.by.2026-05-09\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:ok\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;VALUE=DATE:20260507\r\n"
+        "SUMMARY:Ordinary\r\nX-DEMOCRACY-CLUB-ID:local.ashfield.2026-05-07\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    data = json.loads(run("import", str(feed), "--json").output)
+    assert [p["uid"] for p in data["elections"]] == ["ok"]
+    assert data["skipped"] == [
+        {
+            "uid": "sat",
+            "summary": "By-election",
+            "reason": "local.ashfield.by.2026-05-09: polling day Sat 09 May 2026 is a Saturday, "
+            "a day the timetable disregards and on which no proceedings up to the completion of "
+            "the poll may be taken (SI 2006/3304 Sch 2 and 3 r2; SI 2006/3305 Sch 2 r2): check "
+            "the date",
+        }
+    ]
