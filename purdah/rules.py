@@ -225,7 +225,8 @@ RULES: tuple[Rule, ...] = (
         ),
         notes=(
             "polling day is the 25th working day after dissolution (RPA 1983 Sch 1 r1 as "
-            "amended by the 2022 Act); notices by 4pm on the 2nd day after the writ",
+            "amended by the Dissolution and Calling of Parliament Act 2022 s5; Erskine May "
+            "para 2.7); notices by 4pm on the 2nd day after the writ",
         ),
         links=(_RPA_SCH1, f"{_DCPA}/section/4"),
         applies_from=_DCPA_IN_FORCE,

@@ -75,7 +75,8 @@ def _window_for(
         election.election_id, election.nation, election.poll_date, extra, election.referendum
     )
     win = window(tt, policy, actual_notice=election.notice, declared_at=election.declared_at)
-    start, end, notes = win.start, win.end, list(win.notes)
+    # Warnings of the timetable (e.g. the referendum kind assumed) travel with the window.
+    start, end, notes = win.start, win.end, [*tt.warnings, *win.notes]
     start_basis, actual = win.start_basis, win.actual_notice
     original = election.original_poll_date
     if original is not None and original != election.poll_date:

@@ -149,9 +149,9 @@ def test_timetable_names_the_rule_version_it_used_human_and_json():
     lines = run("timetable", "parl.2010-05-06").output.splitlines()
     assert "  dissolution         Mon 2010-04-12 (17th working day)" in lines
     assert (
-        "  rule                parl-1983, the version for polls up to 2014-04-05 (see 'purdah rules')"
-        in lines
-    )
+        "  rule                parl-1983, the version for polls up to 2014-04-05 "
+        "(see 'purdah rules')"
+    ) in lines
     data = json.loads(run("timetable", "parl.2010-05-06", "--json").output)
     assert data["rule"] == "parl-1983"
     assert data["rule_version"] == {
