@@ -324,8 +324,10 @@ RULES: tuple[Rule, ...] = (
         links=(f"{LEGISLATION}/wsi/2025/864",),
         applies_from=_SENEDD_2025_FROM,
         notes=(
-            "the notice count is the 25th working day, as under SI 2007/236; the Order "
-            "restates the 2007 timetable for the new closed-list system",
+            "purdah counts the 25th working day, as under SI 2007/236: the Welsh Government "
+            "describes the Order as largely restating the 2007 Order (draft Order consultation, "
+            "gov.wales); the count was not confirmed against Sch 5 r1 itself, so enter the "
+            "published notice date with --notice",
             "dissolution comes later than the notice (8 April for the poll of 7 May 2026)",
         ),
     ),
@@ -396,7 +398,10 @@ RULES: tuple[Rule, ...] = (
         calendar=CalendarKind.EW,
         default_start=StartBasis.PUBLICITY_BAN,
         period_working_days=28,
-        sources=("SI 2012/444 reg 4(2) (notice not fewer than 28 days before the poll)",),
+        sources=(
+            "SI 2012/444 reg 4(2) (notice not fewer than 28 days before the poll; regs 5-6 "
+            "the same for precepting authorities and the GLA)",
+        ),
         links=(_uksi(2012, 444, "/regulation/4"),),
         applies_from=date(2012, 2, 18),
         referendum="council-tax",
@@ -535,7 +540,8 @@ def _referendum(election: ElectionId, kind: str | None) -> tuple[Rule, tuple[str
     return rule, (
         f"{election.text} does not say which kind of referendum it is: purdah used the kind "
         f"whose period starts earliest, {rule.referendum} ({'; '.join(rule.sources)}); give "
-        f"--referendum {'|'.join(REFERENDUM_KINDS)} for the right one",
+        f"--referendum {'|'.join(REFERENDUM_KINDS)} (for a recorded poll: purdah election "
+        f"set-referendum {election.text} KIND) for the right one",
     )
 
 

@@ -6,6 +6,7 @@ import click
 
 from purdah.cli.options import (
     NATIONS,
+    REFERENDUM_KINDS,
     db_option,
     json_option,
     open_db,
@@ -168,3 +169,17 @@ def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
             f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
             f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
         )
+
+
+@election.command("set-referendum")
+@click.argument("election_id")
+@click.argument("kind", type=click.Choice(REFERENDUM_KINDS))
+@db_option
+@json_option
+def election_set_referendum(election_id: str, kind: str, db: str | None, as_json: bool) -> None:
+    """Record which KIND of referendum ELECTION_ID (a ref.* poll) is: each kind has its own
+    instrument and referendum period, and the window follows it."""
+    from purdah.services.elections import set_referendum
+
+    result = set_referendum(open_db(db), election_id, kind, now=resolve_at(None))
+    echo_refresh(result, f"{election_id} is a {kind} referendum", as_json)

@@ -188,3 +188,13 @@ def add_non_working_day(store: Store, day: date, reason: str, *, now: datetime) 
         conn.execute(sa.insert(non_working_day_t).values(day=day, reason=reason))
         windows, result = refresh_in(conn, now)
     return Refreshed(None, windows, result)
+
+
+def set_referendum(store: Store, election_id: str, kind: str, *, now: datetime) -> Refreshed:
+    """Say which kind of referendum a ref.* poll is: its rule, and so its window, follow."""
+
+    def make(conn: Connection, row: Any) -> dict[str, Any]:
+        election_timetable(row.election_id, row.nation, row.poll_date, extra_days(conn), kind)
+        return {"referendum": kind}
+
+    return _change(store, election_id, now, make)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.decide import Span, ward_slug
+from purdah.errors import PollError
 from purdah.ids import Nation, parse_election_id
 from purdah.models import (
     council_area_t,
@@ -26,6 +27,7 @@ from purdah.models import (
     non_working_day_t,
     window_t,
 )
+from purdah.polls import check_poll_can_exist
 from purdah.store import Store
 from purdah.timetable import (
     EndPolicy,
@@ -75,8 +77,16 @@ def _window_for(
         election.election_id, election.nation, election.poll_date, extra, election.referendum
     )
     win = window(tt, policy, actual_notice=election.notice, declared_at=election.declared_at)
-    # Warnings of the timetable (e.g. the referendum kind assumed) travel with the window.
-    start, end, notes = win.start, win.end, [*tt.warnings, *win.notes]
+    # Warnings of the timetable (e.g. the referendum kind assumed) travel with the window,
+    # and so does the reason a poll recorded before purdah checked it cannot be held.
+    # (Stored notes are joined with "; ", so these say theirs with commas.)
+    start, end = win.start, win.end
+    notes = [w.replace("; ", ", ") for w in tt.warnings] + list(win.notes)
+    try:
+        check_poll_can_exist(tt)
+    except PollError as exc:
+        reason = str(exc).replace("; ", ", ")
+        notes.append(f"{reason}: the window is kept (conservative), cancel or move the poll")
     start_basis, actual = win.start_basis, win.actual_notice
     original = election.original_poll_date
     if original is not None and original != election.poll_date:

@@ -305,3 +305,16 @@ def test_import_skips_a_poll_that_cannot_be_held_with_the_reason(store_env):
             "the date",
         }
     ]
+
+
+def test_set_referendum_moves_the_window_to_that_kinds_period(store_env):
+    assert run("election", "add", "ref.ashfield.2026-03-12").exit_code == 0
+    result = run("election", "set-referendum", "ref.ashfield.2026-03-12", "council-tax")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ref.ashfield.2026-03-12 is a council-tax referendum; ")
+    [window] = json.loads(run("windows", "--council", "ashfield", "--json").output)
+    assert window["rule"] == "ref-council-tax"
+    assert window["window"]["start"] == "2026-02-02T00:00:00+00:00"  # 28th working day
+    assert window["notes"] == []
+    bad = run("election", "set-referendum", "local.ashfield.2026-05-07", "council-tax")
+    assert bad.exit_code == 2
