@@ -164,12 +164,16 @@ RULES: tuple[Rule, ...] = (
             "Act of Common Council of 9 April 1970 s1 (days excluded from the timetable)",
             "City of London Wardmote Book, Part A s4 'Notice of Election to Notice of Poll' para 6",
         ),
-        links=("https://www.cityoflondon.gov.uk/about-us/voting-elections",),
+        links=(
+            "https://www.cityoflondon.gov.uk/about-us/voting-elections",
+            f"{LEGISLATION}/ukla/2002/6",
+        ),
         notes=(
             "Saturdays are working days in the City's count; Sundays, bank holidays, the "
             "Easter and Christmas breaks and days of thanksgiving or mourning are not",
             "Acts of Common Council are not on legislation.gov.uk: the City publishes them "
-            "in the Wardmote Book",
+            "in the Wardmote Book; the City of London (Ward Elections) Act 2002 (linked) sets "
+            "the franchise, not the timetable",
         ),
     ),
     Rule(
@@ -516,7 +520,16 @@ def resolve(election: ElectionId, nation: Nation | None, referendum: str | None 
         return Resolved(rule, found.nation, rule.calendar, warnings)
     rule = in_force(found.rule.family, election)
     calendar = found.calendar if found.rule.calendar is None else rule.calendar
-    return Resolved(rule, found.nation, calendar)
+    warnings: tuple[str, ...] = ()
+    if election.type == "sp" and election.by_election:
+        warnings = (
+            f"{election.text}: purdah counts a Scottish Parliament constituency by-election "
+            "like a general election (notice between the 35th and 28th working day); the "
+            "returning officer may fix a later timetable for a vacancy, which purdah has not "
+            "checked: the 35th-day start is the conservative side, and the published notice "
+            "date should be entered with --notice",
+        )
+    return Resolved(rule, found.nation, calendar, warnings)
 
 
 def _referendum(election: ElectionId, kind: str | None) -> tuple[Rule, tuple[str, ...]]:

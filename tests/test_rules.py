@@ -44,6 +44,7 @@ def test_every_rule_links_its_instrument_on_legislation_gov_uk(rule):
     if rule.key == "local-col":
         # Acts of Common Council are not on legislation.gov.uk: the City publishes them.
         assert rule.links[0].startswith("https://www.cityoflondon.gov.uk/")
+        assert rule.links[1] == "https://www.legislation.gov.uk/ukla/2002/6"
         return
     assert all(link.startswith("https://www.legislation.gov.uk/") for link in rule.links)
 

@@ -631,3 +631,12 @@ def test_city_of_london_poll_on_a_saturday_is_not_refused_for_being_saturday():
     check_poll_can_exist(tt("local.city-of-london.2026-03-21"))
     with pytest.raises(PollError, match="is a Sunday"):
         check_poll_can_exist(tt("local.city-of-london.2026-03-22"))
+
+
+def test_scottish_parliament_by_election_is_answered_with_a_warning():
+    # A vacancy timetable may differ from SSI 2015/425 Sch 2 r1's general-election counts;
+    # purdah says so rather than answer in silence.
+    result = tt("sp.c.hamilton-larkhall-and-stonehouse.by.2025-06-05")
+    [warning] = result.warnings
+    assert "constituency by-election" in warning and "--notice" in warning
+    assert tt("sp.c.2026-05-07").warnings == ()
