@@ -516,8 +516,8 @@ def resolve(election: ElectionId, nation: Nation | None, referendum: str | None 
         )
     found = _resolve_family(election, nation)
     if election.type == "ref":
-        rule, warnings = _referendum(election, referendum)
-        return Resolved(rule, found.nation, rule.calendar, warnings)
+        kind_rule, assumed = _referendum(election, referendum)
+        return Resolved(kind_rule, found.nation, kind_rule.calendar, assumed)
     rule = in_force(found.rule.family, election)
     calendar = found.calendar if found.rule.calendar is None else rule.calendar
     warnings: tuple[str, ...] = ()
