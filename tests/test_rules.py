@@ -59,3 +59,10 @@ def test_versions_of_a_rule_do_not_overlap_and_leave_no_gap(family):
         assert newer.applies_from == older.applies_to + timedelta(days=1), (older, newer)
     assert rows[-1].applies_to is None, f"{family}: no version in force today"
     assert rows[-1].applies(date(2030, 1, 1))
+
+
+def test_cli_referendum_choices_are_the_rule_kinds():
+    from purdah.cli.options import REFERENDUM_KINDS as CHOICES
+    from purdah.rules import REFERENDUM_KINDS
+
+    assert CHOICES == tuple(REFERENDUM_KINDS)
