@@ -65,4 +65,4 @@ def test_cli_referendum_choices_are_the_rule_kinds():
     from purdah.cli.options import REFERENDUM_KINDS as CHOICES
     from purdah.rules import REFERENDUM_KINDS
 
-    assert CHOICES == tuple(REFERENDUM_KINDS)
+    assert tuple(REFERENDUM_KINDS) == CHOICES
