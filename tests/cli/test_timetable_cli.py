@@ -318,3 +318,34 @@ def test_set_referendum_moves_the_window_to_that_kinds_period(store_env):
     assert window["notes"] == []
     bad = run("election", "set-referendum", "local.ashfield.2026-05-07", "council-tax")
     assert bad.exit_code == 2
+
+
+def test_election_move_refuses_a_day_no_poll_can_be_held_on(store_env):
+    assert run("election", "add", "local.ashfield.by.2026-06-11", "--nation", "ENG").exit_code == 0
+    result = run("election", "move", "local.ashfield.by.2026-06-11", "2026-06-13")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: local.ashfield.by.2026-06-11: polling day Sat 13 Jun 2026 is a Saturday"
+    )
+    [row] = json.loads(run("election", "list", "--json").output)
+    assert (row["poll_date"], row["status"]) == ("2026-06-11", "scheduled")
+
+
+def test_a_stored_poll_that_cannot_be_held_keeps_its_window_and_says_why(store_env):
+    import sqlite3
+
+    with sqlite3.connect(store_env / "purdah.db") as con:  # recorded before purdah checked
+        con.execute(
+            "INSERT INTO election (election_id, type, area, nation, poll_date, status, source, "
+            "title, created_at, updated_at) VALUES ('local.ashfield.by.2026-05-09', 'local', "
+            "'ashfield', 'ENG', '2026-05-09', 'scheduled', 'manual', '', '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')"
+        )
+    assert run("non-working-day", "add", "2026-12-01", "--reason", "recompute").exit_code == 0
+    [window] = json.loads(run("windows", "--council", "ashfield", "--json").output)
+    assert window["notes"][-1] == (
+        "local.ashfield.by.2026-05-09: polling day Sat 09 May 2026 is a Saturday, a day the "
+        "timetable disregards and on which no proceedings up to the completion of the poll may "
+        "be taken (SI 2006/3304 Sch 2 and 3 r2, SI 2006/3305 Sch 2 r2): check the date: the "
+        "window is kept (conservative), cancel or move the poll"
+    )
