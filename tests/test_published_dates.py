@@ -15,6 +15,8 @@ Kinds of row and what each asserts:
   the statutory range purdah computes: on or after its earliest notice (or, for a general
   election, on or after dissolution, since the writ follows it), on or before its latest;
   and the window purdah makes with that notice recorded starts no later than the notice.
+- ``period_start``: a public body's published start of the pre-election period equals the
+  start of purdah's default window.
 - ``referendum_period_start`` / ``notice_of_referendum``: purdah's window for the
   referendum starts no later than the published date (the referendum period, and with it
   the publicity restriction, has begun by then).
@@ -46,6 +48,7 @@ KINDS = {
     "actual_notice",
     "referendum_period_start",
     "notice_of_referendum",
+    "period_start",
 }
 NATIONS = {"ENG", "WLS", "SCT", "NIR", "UK"}
 
@@ -181,6 +184,11 @@ def test_published_notice_lies_in_the_statutory_range(row):
         )
     recorded = window(tt, actual_notice=row.day)
     assert recorded.start.date() <= row.day, _where(row)
+
+
+@pytest.mark.parametrize("row", _rows("period_start"))
+def test_default_window_starts_on_the_published_period_start(row):
+    assert window(_timetable(row)).start.date() == row.day, _where(row)
 
 
 @pytest.mark.parametrize("row", _rows("referendum_period_start", "notice_of_referendum"))
