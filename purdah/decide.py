@@ -8,13 +8,17 @@ flags the scheduler switches cannot disagree.
   post exemption is active).
 A window covers a councillor when t is in [start, end) and the window is council-wide
 or for the councillor's ward.
+
+Before a window starts there may be its run-up: days in which the notice of election may
+be published any day but the council's start policy does not restrict yet. An answer
+then is still "yes", with a `RunUpWarning` that says so (`run_up_warnings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 
@@ -40,9 +44,63 @@ class Span:
     actual_notice: bool = False
     rule: str = ""
     notes: str = ""
+    run_up_start: datetime | None = None  # set when the run-up begins before `start`
+    last_day: date | None = None  # the statutory last day for the notice of election
+    run_up_note: str = ""
+    notice: date | None = None  # the notice date recorded (actual or planned)
 
     def covers(self, t: datetime, ward: str | None) -> bool:
-        return self.start <= t < self.end and (self.ward is None or self.ward == ward_slug(ward))
+        return self.start <= t < self.end and self._for(ward)
+
+    def in_run_up(self, t: datetime, ward: str | None) -> bool:
+        """t falls in the run-up before the window, which the council does not restrict."""
+        return (
+            self.run_up_start is not None and self.run_up_start <= t < self.start
+        ) and self._for(ward)
+
+    def _for(self, ward: str | None) -> bool:
+        return self.ward is None or self.ward == ward_slug(ward)
+
+
+@dataclass(frozen=True)
+class RunUpWarning:
+    """A "yes, but": t is in the run-up before `election_id`'s window."""
+
+    election_id: str
+    # "notice-due" (no notice date recorded), "notice-planned" (a date is recorded), or
+    # "general-election" (before dissolution, announced or not)
+    kind: str
+    message: str
+    run_up_start: datetime
+    starts: datetime  # when the window starts under the council's policy
+    last_day: date | None
+    notice: date | None
+
+
+def run_up_warnings(
+    t: datetime, ward: str | None, spans: Sequence[Span]
+) -> tuple[RunUpWarning, ...]:
+    """The warnings for a councillor (in `ward`) at t: one per window whose run-up t is in."""
+    found = []
+    for s in spans:
+        if s.in_run_up(t, ward):
+            assert s.run_up_start is not None
+            if s.rule == "parl":
+                kind = "general-election"
+            else:
+                kind = "notice-planned" if s.notice is not None else "notice-due"
+            found.append(
+                RunUpWarning(
+                    s.election_id,
+                    kind,
+                    s.run_up_note,
+                    s.run_up_start,
+                    s.start,
+                    s.last_day,
+                    s.notice,
+                )
+            )
+    return tuple(found)
 
 
 @dataclass(frozen=True)

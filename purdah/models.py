@@ -45,7 +45,7 @@ class Council(SQLModel, table=True):
     name: str
     nation: str  # ENG / WLS / SCT / NIR
     kind: str  # parish, town, district, county ...
-    start_policy: str = "statutory"  # purdah.timetable.StartPolicy
+    start_policy: str = "notice-or-statutory"  # purdah.timetable.StartPolicy
     end_policy: str = "close-of-poll"  # purdah.timetable.EndPolicy
     scope: str = "council"  # "council" or "ward" (single-ward by-elections)
     created_at: datetime = _instant()
@@ -87,7 +87,10 @@ class Election(SQLModel, table=True):
     nation: str | None = None
     poll_date: date
     original_poll_date: date | None = None  # set when the poll moved
-    notice: date | None = None  # actual notice of election, when known
+    notice: date | None = None  # notice of election, actual or planned, when known
+    notice_source: str | None = None  # "clerk", or the feed that gave the notice date
+    notice_recorded_at: datetime | None = _instant(default=None)
+    announced_at: datetime | None = _instant(default=None)  # a general election's announcement
     referendum: str | None = None  # kind of a ref.* poll (purdah.rules REFERENDUM_KINDS)
     declared_at: datetime | None = _instant(default=None)
     status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
@@ -105,6 +108,7 @@ class Window(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("council_id", "election_pk"),
         sa.Index("ix_window_council_span", "council_id", "start", "end"),
+        sa.Index("ix_window_council_watch", "council_id", "watch_from"),
     )
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="council.id", ondelete="CASCADE")
@@ -117,6 +121,14 @@ class Window(SQLModel, table=True):
     actual_notice: bool = False
     rule: str
     notes: str = ""
+    # The run-up, when it begins before `start` (the council's policy does not restrict
+    # in it): answers from then until `start` warn with `run_up_note`.
+    run_up_start: datetime | None = _instant(default=None)
+    last_day: date | None = None  # the statutory last day for the notice of election
+    run_up_note: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    # From when an answer can depend on this window: the run-up start, else `start`
+    # (check finds the windows in force or in their run-up with one index range).
+    watch_from: datetime = _instant()
     # Moves when the window's values change or an overlapping window is removed.
     changed_at: datetime | None = _instant(default=None)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from purdah.calendars import CALENDAR_DESCRIPTIONS
 from purdah.clock import LONDON
-from purdah.timetable import Timetable, Window
+from purdah.timetable import RUN_UP_WORKING_DAYS, Timetable, Window, run_up_day
 
 
 def iso_date(day: date | None) -> str | None:
@@ -38,12 +38,18 @@ def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, A
         },
         "dissolution": iso_date(tt.dissolution),
         "publicity_ban_start": iso_date(tt.publicity_start),
+        "run_up": {
+            "start": iso_date(run_up_day(tt)),
+            "working_days": RUN_UP_WORKING_DAYS,
+        },
         "window": {
             "start": iso_instant(win.start),
             "end": iso_instant(win.end),
             "start_basis": win.start_basis,
             "end_basis": win.end_basis,
             "actual_notice": win.actual_notice,
+            "warn_from": iso_instant(win.run_up_start) if win.run_up_start else None,
+            "warning": win.run_up_note or None,
         },
         "calendar": kind.value if kind else None,
         "calendar_description": CALENDAR_DESCRIPTIONS[kind] if kind else None,
@@ -76,6 +82,10 @@ def election_json(row: Any) -> dict[str, Any]:
         "poll_date": row.poll_date.isoformat(),
         "original_poll_date": iso_date(row.original_poll_date),
         "notice": iso_date(row.notice),
+        "notice_source": getattr(row, "notice_source", None),
+        "announced_at": (
+            iso_instant(row.announced_at) if getattr(row, "announced_at", None) else None
+        ),
         "status": row.status,
         "source": row.source,
         "referendum": getattr(row, "referendum", None),
@@ -94,6 +104,8 @@ def window_row_json(row: Any) -> dict[str, Any]:
         "rule": row.rule,
         "ward": row.ward,
         "notes": [n for n in row.notes.split("; ") if n],
+        "run_up_start": iso_instant(row.run_up_start) if row.run_up_start else None,
+        "last_day": iso_date(row.last_day),
     }
 
 
@@ -129,6 +141,19 @@ def grant_json(grant: Any) -> dict[str, Any] | None:
     }
 
 
+def warning_json(warning: Any) -> dict[str, Any]:
+    """A "yes, but": the run-up before a window the council's policy does not restrict in."""
+    return {
+        "kind": warning.kind,
+        "election_id": warning.election_id,
+        "message": warning.message,
+        "run_up_start": iso_instant(warning.run_up_start),
+        "window_start": iso_instant(warning.starts),
+        "last_day": iso_date(warning.last_day),
+        "notice": iso_date(warning.notice),
+    }
+
+
 def check_json(answer: Any) -> dict[str, Any]:
     """The `purdah check --json` object (and GET /api/check)."""
     decision = answer.decision
@@ -144,6 +169,7 @@ def check_json(answer: Any) -> dict[str, Any]:
         "council_agreed_may_post": decision.agreed,
         "stored_flag": answer.stored_flag,
         "mismatch": answer.mismatch,
+        "warnings": [warning_json(w) for w in answer.warnings],
     }
 
 
@@ -161,6 +187,7 @@ def status_json(row: Any) -> dict[str, Any]:
             for g in (grant_json(row.may_post.exemption), grant_json(row.may_promote.exemption))
             if g
         ],
+        "warnings": [warning_json(w) for w in getattr(row, "warnings", ())],
     }
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from purdah.calendars import CalendarKind, NonWorkingDays, calendar, working_days_before
-from purdah.clock import CLOSE_OF_POLL, end_of_day, london_instant, start_of_day
+from purdah.clock import CLOSE_OF_POLL, LONDON, end_of_day, london_instant, start_of_day
 from purdah.errors import InputError
 from purdah.ids import ElectionId, Nation
 from purdah.rules import Rule, StartBasis, resolve
@@ -105,13 +105,70 @@ def compute_timetable(
     )
 
 
-class StartPolicy(StrEnum):
-    """Where a council's window starts when the actual notice date is not known."""
+# How many working days before the statutory last day for the notice of election the
+# run-up policy restricts, until the notice date (actual or planned) is recorded. Chosen
+# from the published cases (working days between the actual notice and the last day):
+# Essex PFCC notice published by Uttlesford's returning officer Fri 22 Mar 2024, last day
+# Tue 26 Mar (2); West Midlands combined authority mayor Thu 21 Mar 2024, last day 26 Mar
+# (3); Uttlesford district and parishes Wed 22 Mar 2023, last day Mon 27 Mar (3); Cardiff
+# Fri 18 Mar 2022, last day Mon 28 Mar (6); the 2024 general election, Tower Hamlets and
+# East Dunbartonshire Fri 31 May 2024, last day Tue 4 Jun (2). The widest gap seen is six
+# working days; ten (two working weeks) covers it with room for a council that publishes
+# earlier than any case found. For a general election the run-up is counted back from
+# dissolution: ten working days before it reaches the 2017 announcement (Tue 18 Apr 2017,
+# dissolution Wed 3 May) and the 2024 Cabinet Office start (Sat 25 May 2024).
+RUN_UP_WORKING_DAYS = 10
 
-    STATUTORY = "statutory"  # the rule's default start (RULES.md "default start")
-    LATEST_NOTICE = "latest-notice"
-    EARLIEST_NOTICE = "earliest-notice"
-    DISSOLUTION = "dissolution"
+
+class StartPolicy(StrEnum):
+    """Where a council's window starts before the notice date is recorded.
+
+    Every policy starts at the notice date once it is recorded (actual or planned); they
+    differ in what they do before that.
+    """
+
+    RUN_UP = "run-up"  # from the run-up before the last day (the default of a new store)
+    STATUTORY = "notice-or-statutory"  # the rule's default start (RULES.md "default start")
+    LATEST_NOTICE = "notice-or-last-day"
+    EARLIEST_NOTICE = "notice-or-earliest-day"
+    DISSOLUTION = "notice-or-dissolution"
+
+    @classmethod
+    def _missing_(cls, value: object) -> StartPolicy | None:
+        """The names stores and CSV files used before the run-up policy existed."""
+        return _LEGACY_START_POLICIES.get(str(value))
+
+
+_LEGACY_START_POLICIES = {
+    "statutory": StartPolicy.STATUTORY,
+    "latest-notice": StartPolicy.LATEST_NOTICE,
+    "earliest-notice": StartPolicy.EARLIEST_NOTICE,
+    "dissolution": StartPolicy.DISSOLUTION,
+}
+
+# What each policy does, for `council add --help`, the README and `purdah rules`.
+START_POLICY_TEXT: Mapping[StartPolicy, str] = {
+    StartPolicy.RUN_UP: (
+        f"restrict from {RUN_UP_WORKING_DAYS} working days before the statutory last day for "
+        "the notice of election (for a UK general election: before dissolution, or from the "
+        "announcement once it is recorded) until the actual or planned notice date is "
+        "recorded, then from that date"
+    ),
+    StartPolicy.STATUTORY: (
+        "the notice date if it is recorded, else the rule's default start (the last day for "
+        "the notice; the earliest day in Scotland; dissolution for a general election)"
+    ),
+    StartPolicy.LATEST_NOTICE: (
+        "the notice date if it is recorded, else the statutory last day for the notice"
+    ),
+    StartPolicy.EARLIEST_NOTICE: (
+        "the notice date if it is recorded, else the statutory earliest day for the notice "
+        "(where the law sets one: Scotland, parliamentary by-elections)"
+    ),
+    StartPolicy.DISSOLUTION: (
+        "the notice date if it is recorded, else dissolution (where there is one)"
+    ),
+}
 
 
 class EndPolicy(StrEnum):
@@ -152,7 +209,12 @@ _POLICY_BASIS = {
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open pre-election window [start, end) of aware Europe/London instants."""
+    """A half-open pre-election window [start, end) of aware Europe/London instants.
+
+    `run_up_start` is set when the run-up (the days before the notice in which it may be
+    published any day) begins before `start`: the council's policy does not restrict
+    then, and answers in [run_up_start, start) carry `run_up_note` as a warning.
+    """
 
     start: datetime
     end: datetime
@@ -160,9 +222,35 @@ class Window:
     end_basis: str
     actual_notice: bool
     notes: tuple[str, ...] = ()
+    run_up_start: datetime | None = None
+    last_day: date | None = None  # the statutory last day for the notice of election
+    run_up_note: str = ""
 
     def contains(self, instant: datetime) -> bool:
         return self.start <= instant < self.end
+
+
+def long_day(day: date) -> str:
+    """A date as answers write it: Fri 22 Mar 2024."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def is_general_election(tt: Timetable) -> bool:
+    return tt.rule.key == "parl"
+
+
+def run_up_day(tt: Timetable) -> date | None:
+    """The first day of the run-up: RUN_UP_WORKING_DAYS working days before the first
+    statutory event that can start the period (the last day for the notice, or dissolution
+    where that comes first), never before the statutory earliest day for the notice.
+    None for an election without a notice of election (referendums)."""
+    if tt.notice_latest is None or tt.calendar is None:
+        return None
+    anchor = min(d for d in (tt.notice_latest, tt.dissolution) if d is not None)
+    day = working_days_before(anchor, RUN_UP_WORKING_DAYS, tt.calendar)
+    if tt.notice_earliest is not None and day < tt.notice_earliest:
+        day = tt.notice_earliest
+    return day
 
 
 def window(
@@ -171,45 +259,138 @@ def window(
     *,
     actual_notice: date | None = None,
     declared_at: datetime | None = None,
+    announced_at: datetime | None = None,
 ) -> Window:
     """The window `timetable` makes under `policy`.
 
-    Start (RULES.md section 2): the actual notice date when known, else the date
-    the policy names (the rule's default start unless the council chose another).
-    A start that does not apply to this kind of election falls back to the default,
-    and an actual notice date outside the law's bounds is corrected toward the
-    conservative side; each such choice is recorded in `notes`.
-    The window starts at 00:00 Europe/London on its start date.
+    Start (RULES.md section 2): the notice date when it is recorded (actual or planned),
+    else the date the policy names: the run-up before the last day for the notice under
+    `run-up`, the rule's default start under `notice-or-statutory`, and so on. Under
+    `run-up` a general election whose announcement is recorded starts at the announcement
+    when that comes before dissolution. A start that does not apply to this kind of
+    election falls back to the default, and a notice date outside the law's bounds is
+    corrected toward the conservative side; each such choice is recorded in `notes`.
+    The window starts at 00:00 Europe/London on its start date (or at the announcement).
     """
     policy = policy or WindowPolicy()
     notes: list[str] = []
-    start_day, basis, is_actual = _start(timetable, policy, actual_notice, notes)
+    start, basis, is_actual = _start(timetable, policy, actual_notice, announced_at, notes)
     end, end_basis = _end(timetable, policy, declared_at, notes)
+    run_up, note = _run_up(timetable, start, actual_notice, announced_at)
     return Window(
-        start=start_of_day(start_day),
+        start=start,
         end=end,
         start_basis=basis,
         end_basis=end_basis,
         actual_notice=is_actual,
         notes=tuple(notes),
+        run_up_start=run_up,
+        last_day=timetable.notice_latest,
+        run_up_note=note,
     )
 
 
+_RUN_UP_BASIS = f"run-up: {RUN_UP_WORKING_DAYS} working days before the last day for the notice"
+_RUN_UP_GE_BASIS = f"run-up: {RUN_UP_WORKING_DAYS} working days before dissolution"
+ANNOUNCEMENT_BASIS = "announcement of the general election"
+
+
 def _start(
-    tt: Timetable, policy: WindowPolicy, actual: date | None, notes: list[str]
-) -> tuple[date, str, bool]:
+    tt: Timetable,
+    policy: WindowPolicy,
+    actual: date | None,
+    announced: datetime | None,
+    notes: list[str],
+) -> tuple[datetime, str, bool]:
+    run_up = run_up_day(tt) if policy.start is StartPolicy.RUN_UP else None
+    if run_up is not None and is_general_election(tt) and tt.dissolution is not None:
+        return _general_election_run_up(tt, run_up, announced, notes)
     if actual is not None:
         day, basis, is_actual = _actual_start(tt, actual, notes)
+    elif run_up is not None:
+        assert tt.notice_latest is not None
+        day, basis, is_actual = run_up, _RUN_UP_BASIS, False
+        if run_up == tt.notice_earliest:  # the law's earliest day comes after the run-up
+            basis = _BASIS_WORDS[StartBasis.EARLIEST_NOTICE]
+        notes.append(
+            f"the notice of election may be published any day until "
+            f"{long_day(tt.notice_latest)}: restricted from the run-up until its date is "
+            f"recorded (purdah election set-notice {tt.election.text} DATE)"
+        )
     else:
-        day, basis, is_actual = _policy_start(tt, policy, notes)
+        chosen = policy
+        if policy.start is StartPolicy.RUN_UP:  # no notice of election: the rule's start
+            chosen = WindowPolicy(StartPolicy.STATUTORY, policy.end)
+        day, basis, is_actual = _policy_start(tt, chosen, notes)
     mandatory = tt.mandatory_start
     if mandatory is not None and mandatory < day:
         words = _BASIS_WORDS[
             StartBasis.DISSOLUTION if mandatory == tt.dissolution else StartBasis.PUBLICITY_BAN
         ]
         notes.append(f"the {words} on {mandatory} comes before {day}; starting there")
-        return mandatory, words, False
-    return day, basis, is_actual
+        return start_of_day(mandatory), words, False
+    return start_of_day(day), basis, is_actual
+
+
+def _general_election_run_up(
+    tt: Timetable, run_up: date, announced: datetime | None, notes: list[str]
+) -> tuple[datetime, str, bool]:
+    """A general election under `run-up`: from the announcement when it is recorded and
+    comes before dissolution, else from the run-up before dissolution. A notice date
+    changes nothing: the notice follows dissolution."""
+    assert tt.dissolution is not None
+    dissolution = start_of_day(tt.dissolution)
+    if announced is None:
+        notes.append(
+            f"restricted from the run-up before dissolution on {long_day(tt.dissolution)} "
+            f"until the announcement is recorded (purdah election announce "
+            f"{tt.election.text} WHEN)"
+        )
+        return start_of_day(run_up), _RUN_UP_GE_BASIS, False
+    if announced < dissolution:
+        return announced, ANNOUNCEMENT_BASIS, False
+    notes.append(
+        f"the announcement recorded ({announced.isoformat()}) is not before dissolution; "
+        "starting at dissolution"
+    )
+    return dissolution, _BASIS_WORDS[StartBasis.DISSOLUTION], False
+
+
+def _run_up(
+    tt: Timetable, start: datetime, notice: date | None, announced: datetime | None
+) -> tuple[datetime | None, str]:
+    """Where the run-up begins when it comes before `start` (the policy does not restrict
+    in it), and what answers in those days say."""
+    day = run_up_day(tt)
+    if day is None or tt.notice_latest is None:
+        return None, ""
+    begins = start_of_day(day)
+    election = tt.election.text
+    last = long_day(tt.notice_latest)
+    if is_general_election(tt) and tt.dissolution is not None:
+        dissolved = long_day(tt.dissolution)
+        if announced is not None:
+            begins = announced
+            said = long_day(announced.astimezone(LONDON).date())
+            note = (
+                f"{election} was announced on {said}: Parliament is dissolved on {dissolved} "
+                f"(notice of election by {last})"
+            )
+        else:
+            note = (
+                f"the general election {election} may be announced any day: Parliament is "
+                f"dissolved on {dissolved} (notice of election by {last})"
+            )
+    elif notice is not None:
+        note = (
+            f"notice planned for {long_day(notice)}: the pre-election window for {election} "
+            f"starts {long_day(start.astimezone(LONDON).date())} (last day {last})"
+        )
+    else:
+        note = f"the notice of election for {election} may be published any day (last day {last})"
+    if begins >= start:
+        return None, ""
+    return begins, note
 
 
 def _actual_start(tt: Timetable, actual: date, notes: list[str]) -> tuple[date, str, bool]:

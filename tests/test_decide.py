@@ -83,3 +83,41 @@ def test_ward_window_matches_ward_names_loosely():
         Action.PROMOTE, T0, ward="North Ward", agreed_may_post=True, spans=[span]
     ).allowed
     assert decide(Action.PROMOTE, T0, ward="South Ward", agreed_may_post=True, spans=[span]).allowed
+
+
+def test_run_up_warnings_only_between_the_run_up_and_the_start_and_for_the_ward():
+    from datetime import date
+
+    from purdah.decide import run_up_warnings
+
+    span = Span(
+        "local.x.north.by.2026-05-07",
+        T0 + 10 * HOUR,
+        T0 + 20 * HOUR,
+        ward="north",
+        rule="local-eng",
+        run_up_start=T0,
+        last_day=date(2026, 3, 31),
+        run_up_note="the notice of election for local.x.north.by.2026-05-07 may be published "
+        "any day (last day Tue 31 Mar 2026)",
+    )
+    assert run_up_warnings(T0 - HOUR, "North", [span]) == ()
+    [warning] = run_up_warnings(T0, "North", [span])
+    assert (warning.kind, warning.starts, warning.last_day) == (
+        "notice-due",
+        T0 + 10 * HOUR,
+        date(2026, 3, 31),
+    )
+    assert run_up_warnings(T0, "South", [span]) == ()  # another ward's by-election
+    assert run_up_warnings(T0 + 10 * HOUR, "North", [span]) == ()  # restricted from here
+    planned = Span(
+        "local.x.2026-05-07",
+        T0 + 10 * HOUR,
+        T0 + 20 * HOUR,
+        rule="local-eng",
+        run_up_start=T0,
+        notice=date(2026, 3, 31),
+    )
+    assert [w.kind for w in run_up_warnings(T0, None, [planned])] == ["notice-planned"]
+    # Not in force in the run-up: the decision is "yes".
+    assert decide(Action.PROMOTE, T0, ward=None, agreed_may_post=True, spans=[planned]).allowed

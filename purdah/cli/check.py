@@ -60,9 +60,11 @@ def _render_check(answer: object) -> None:
     rows = [("reason", d.cause)]
     for span in d.windows:
         rule = RULES_BY_KEY.get(span.rule)
-        basis = span.start_basis + (
-            "" if span.actual_notice else " (statutory date: the actual notice is not recorded)"
-        )
+        basis = span.start_basis
+        if span.start_basis.startswith("run-up"):
+            basis += " (the notice date is not recorded)"
+        elif not span.actual_notice and not span.start_basis.startswith("announcement"):
+            basis += " (statutory date: the actual notice is not recorded)"
         rows += [
             ("election", span.election_id + (f" (ward {span.ward})" if span.ward else "")),
             ("window", f"{instant(span.start)}  ->  {instant(span.end)}"),
@@ -81,6 +83,7 @@ def _render_check(answer: object) -> None:
                 f"(granted by {g.granted_by})",
             )
         )
+    rows += [("warning", w.message) for w in answer.warnings]
     if answer.mismatch:
         rows.append(
             (
@@ -112,9 +115,10 @@ def status(council_slug: str | None, at: str | None, db: str | None, as_json: bo
     for r in rows:
         fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
         why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
+        warn = "".join(f"  warning: {w.message}" for w in r.warnings)
         click.echo(
             f"{r.councillor}  post: {yes_no(r.may_post.allowed)}  "
-            f"promote: {yes_no(r.may_promote.allowed)}{why}{fault}"
+            f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}"
         )
 
 

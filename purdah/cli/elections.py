@@ -36,7 +36,19 @@ def election() -> None:
     default=None,
     help="Needed where the id does not fix the nation.",
 )
-@click.option("--notice", metavar="DATE", default=None, help="Actual notice of election date.")
+@click.option(
+    "--notice",
+    metavar="DATE",
+    default=None,
+    help="Notice of election date: the actual one, or a planned one (in the future).",
+)
+@click.option(
+    "--announced",
+    metavar="WHEN",
+    default=None,
+    help="A UK general election's announcement (the Prime Minister's statement); "
+    "under the run-up policy windows start there when it comes before dissolution.",
+)
 @referendum_option
 @db_option
 @json_option
@@ -46,6 +58,7 @@ def election_add(
     nation: str | None,
     notice: str | None,
     referendum: str | None,
+    announced: str | None,
     db: str | None,
     as_json: bool,
 ) -> None:
@@ -53,9 +66,10 @@ def election_add(
 
     A poll that cannot be held (a weekend or bank holiday, a general election after the
     legal maximum, an election that does not exist there) is refused with the reason."""
-    from purdah.clock import parse_date
+    from purdah.clock import parse_date, parse_when
     from purdah.services.elections import add_election
 
+    now = resolve_at(None)
     result = add_election(
         open_db(db),
         election_id,
@@ -63,9 +77,30 @@ def election_add(
         nation=nation.upper() if nation else None,
         notice=parse_date(notice, "--notice") if notice else None,
         referendum=referendum,
-        now=resolve_at(None),
+        announced_at=parse_when(announced, "--announced") if announced else None,
+        now=now,
     )
-    echo_refresh(result, f"recorded {election_id}", as_json)
+    echo_refresh(result, f"recorded {election_id}{_notice_words(result, now)}", as_json)
+
+
+def _notice_words(result: object, now: object) -> str:
+    """ "; notice planned for Fri 22 Mar 2024", or the actual date, or the announcement."""
+    from datetime import datetime
+
+    from purdah.services.elections import Refreshed
+    from purdah.timetable import long_day
+
+    assert isinstance(result, Refreshed) and isinstance(now, datetime)
+    row = result.election
+    if row is None:
+        return ""
+    words = ""
+    if row.notice is not None:
+        state = "planned for" if row.notice_planned(now) else "published on"
+        words += f"; notice {state} {long_day(row.notice)}"
+    if row.announced_at is not None:
+        words += f"; announced {instant(row.announced_at)}"
+    return words
 
 
 @election.command("list")
@@ -77,11 +112,16 @@ def election_list(db: str | None, as_json: bool) -> None:
     from purdah.services.elections import list_elections
 
     rows = list_elections(open_db(db))
+    now = resolve_at(None)
     if as_json:
-        echo_json([election_json(r) for r in rows])
+        echo_json([election_json(r) | {"notice_planned": r.notice_planned(now)} for r in rows])
         return
     for r in rows:
-        notice = f", notice {r.notice}" if r.notice else ""
+        notice = ""
+        if r.notice:
+            notice = f", notice {r.notice}" + (" (planned)" if r.notice_planned(now) else "")
+        if r.announced_at:
+            notice += f", announced {instant(r.announced_at)}"
         moved = f" (moved from {r.original_poll_date})" if r.original_poll_date else ""
         click.echo(f"{r.election_id}  poll {r.poll_date}{moved}  area {r.area}  {r.status}{notice}")
 
@@ -104,14 +144,31 @@ def election_cancel(election_id: str, db: str | None, as_json: bool) -> None:
 @db_option
 @json_option
 def election_set_notice(election_id: str, notice: str, db: str | None, as_json: bool) -> None:
-    """Record the actual notice of election DATE; windows start there."""
+    """Record the notice of election DATE, actual or planned (a future date, planned until it
+    passes; refused after the statutory last day); windows start there. Imports and feed
+    refreshes keep it."""
     from purdah.clock import parse_date
     from purdah.services.elections import set_notice
 
-    result = set_notice(
-        open_db(db), election_id, parse_date(notice, "notice date"), now=resolve_at(None)
-    )
-    echo_refresh(result, f"notice of {election_id} set to {notice}", as_json)
+    now = resolve_at(None)
+    result = set_notice(open_db(db), election_id, parse_date(notice, "notice date"), now=now)
+    echo_refresh(result, f"{election_id}{_notice_words(result, now)}", as_json)
+
+
+@election.command("announce")
+@click.argument("election_id")
+@click.argument("when", metavar="WHEN")
+@db_option
+@json_option
+def election_announce(election_id: str, when: str, db: str | None, as_json: bool) -> None:
+    """Record that the UK general election ELECTION_ID was announced at WHEN (a date means
+    00:00); under the run-up policy its windows start there when that is before dissolution."""
+    from purdah.clock import parse_when
+    from purdah.services.elections import announce_election
+
+    now = resolve_at(None)
+    result = announce_election(open_db(db), election_id, parse_when(when, "WHEN"), now=now)
+    echo_refresh(result, f"{election_id}{_notice_words(result, now)}", as_json)
 
 
 @election.command("move")
@@ -169,6 +226,11 @@ def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
             f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
             f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
         )
+        if r.run_up_start:
+            click.echo(
+                f"  run-up from {instant(r.run_up_start)}, not restricted under the council's "
+                f"policy: {r.run_up_note}"
+            )
 
 
 @election.command("set-referendum")

@@ -9,16 +9,41 @@ import click
 from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
 from purdah.cli.render import echo_json
 
+# The start policies (purdah.timetable.StartPolicy), named here so that the CLI starts
+# without importing the timetable; a test keeps the two in step.
+START_POLICIES = (
+    "run-up",
+    "notice-or-statutory",
+    "notice-or-last-day",
+    "notice-or-earliest-day",
+    "notice-or-dissolution",
+)
+
 
 @click.command()
+@click.option(
+    "--start-policy",
+    type=click.Choice(START_POLICIES),
+    default=None,
+    help="The start policy new councils get (default for a new store: run-up; "
+    "see the README's 'Start policies').",
+)
 @db_option
-def init(db: str | None) -> None:
+def init(start_policy: str | None, db: str | None) -> None:
     """Create the store, or upgrade its schema to this version of purdah."""
+    from purdah.services.register import set_default_start_policy
     from purdah.store import migrate, open_store
+    from purdah.timetable import START_POLICY_TEXT
 
     store = open_store(db, create=True)
     revision = migrate(store)
     click.echo(f"store ready at {store.url} (schema {revision})")
+    chosen = set_default_start_policy(store, start_policy)
+    verb = "now get" if chosen.changed else "get"
+    click.echo(
+        f"new councils {verb} the start policy {chosen.policy.value}: "
+        f"{START_POLICY_TEXT[chosen.policy]} (change with purdah init --start-policy)"
+    )
 
 
 @click.group()
@@ -41,10 +66,10 @@ def council() -> None:
 )
 @click.option(
     "--start-policy",
-    type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),
-    default="statutory",
-    show_default=True,
-    help="Where windows start when the actual notice date is not known.",
+    type=click.Choice(START_POLICIES),
+    default=None,
+    help="Where windows start before the notice date is recorded (default: the store's, "
+    "set by purdah init; run-up for a new store).",
 )
 @click.option(
     "--end-policy",
@@ -68,7 +93,7 @@ def council_add(
     nation: str,
     kind: str,
     within: tuple[str, ...],
-    start_policy: str,
+    start_policy: str | None,
     end_policy: str,
     scope: str,
     db: str | None,
@@ -89,7 +114,44 @@ def council_add(
         now=resolve_at(None),
     )
     within_text = f", within {', '.join(row.within)}" if row.within else ""
-    click.echo(f"added council {row.slug}: {row.name} ({row.kind}, {row.nation}{within_text})")
+    click.echo(
+        f"added council {row.slug}: {row.name} ({row.kind}, {row.nation}{within_text}); "
+        f"start policy {row.start_policy}"
+    )
+
+
+@council.command("set-policy")
+@click.argument("slug")
+@click.option("--start-policy", type=click.Choice(START_POLICIES), required=True)
+@db_option
+@json_option
+def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bool) -> None:
+    """Change council SLUG's start policy; its windows and flags follow at once."""
+    from purdah.cli.render import echo_changes
+    from purdah.serialize import reconcile_json
+    from purdah.services.register import set_start_policy
+
+    result = set_start_policy(open_db(db), slug, start_policy, now=resolve_at(None))
+    if as_json:
+        echo_json(
+            {
+                "council": result.council,
+                "old": result.old,
+                "new": result.new,
+                "windows": {
+                    "added": result.windows.added,
+                    "changed": result.windows.changed,
+                    "removed": result.windows.removed,
+                },
+                "reconcile": reconcile_json(result.reconcile),
+            }
+        )
+        return
+    echo_changes(result.reconcile)
+    click.echo(
+        f"{result.council}: start policy {result.old} -> {result.new}; windows: "
+        f"{result.windows.changed} changed; {len(result.reconcile.changes)} flag changes"
+    )
 
 
 @council.command("list")
@@ -108,7 +170,8 @@ def council_list(db: str | None, as_json: bool) -> None:
     for r in rows:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
         click.echo(
-            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {r.councillors} councillors){within}"
+            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {r.councillors} councillors, "
+            f"start policy {r.start_policy}){within}"
         )
 
 
@@ -117,7 +180,8 @@ def council_list(db: str | None, as_json: bool) -> None:
 @db_option
 def council_import(file: Path, db: str | None) -> None:
     """Add every council in a CSV FILE, or none (columns: slug, name, nation, kind, within
-    with areas separated by ';', and optionally start_policy, end_policy, scope)."""
+    with areas separated by ';', and optionally start_policy, end_policy, scope; a blank
+    start_policy is the store's default)."""
     from purdah.services.register import import_councils
 
     added = import_councils(open_db(db), file, now=resolve_at(None))

@@ -7,7 +7,13 @@ import click
 from purdah.cli.options import json_option, nation_option, referendum_option
 from purdah.cli.render import day, echo_json, instant, ordinal, table
 
-_START_CHOICES = ("statutory", "latest-notice", "earliest-notice", "dissolution")
+_START_CHOICES = (
+    "run-up",
+    "notice-or-statutory",
+    "notice-or-last-day",
+    "notice-or-earliest-day",
+    "notice-or-dissolution",
+)
 _END_CHOICES = ("close-of-poll", "end-of-day", "declaration")
 
 
@@ -19,9 +25,10 @@ _END_CHOICES = ("close-of-poll", "end-of-day", "declaration")
     "--start",
     "start_policy",
     type=click.Choice(_START_CHOICES),
-    default="statutory",
+    default="notice-or-statutory",
     show_default=True,
-    help="Where the window starts when the actual notice date is not known.",
+    help="Where the window starts before the notice date is known (see the README's "
+    "'Start policies').",
 )
 @click.option(
     "--end",
@@ -116,6 +123,11 @@ def _render(data: dict[str, object], answer: object) -> None:
         ("window", f"{instant(win.start)}  ->  {instant(win.end)}"),
         ("starts at", win.start_basis),
         ("ends at", win.end_basis),
+        *(
+            [("warning from", f"{instant(win.run_up_start)}: {win.run_up_note}")]
+            if win.run_up_start
+            else []
+        ),
         (
             "calendar",
             f"{data['calendar']}: {data['calendar_description']}"

@@ -10,24 +10,26 @@ SQLite), so `purdah check` never imports SQLAlchemy or SQLModel on the embedded 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from purdah.decide import Action, Decision, Grant, Span, decide
+from purdah.decide import Action, Decision, Grant, RunUpWarning, Span, decide, run_up_warnings
 from purdah.errors import NotFound
 from purdah.refs import split_ref
 from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
 # "window" and "end" are keywords in SQLite and PostgreSQL: always quoted.
-# One statement: the councillor, the windows in force, and when the stored flags were last
-# reconciled (to know whether they should agree with the answer).
+# One statement: the councillor, the windows in force or in their run-up (for the
+# warnings), and when the stored flags were last reconciled (to know whether they should
+# agree with the answer).
 _CHECK_SQL = f"""
 SELECT p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
        (SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'),
        e.election_id, w.start, w."end", w.ward, w.start_basis, w.end_basis,
-       w.actual_notice, w.rule, w.notes
+       w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, w.run_up_note, e.notice
 FROM councillor p
 JOIN council c ON c.id = p.council_id
-LEFT JOIN "window" w ON w.council_id = p.council_id AND w.start <= :at AND w."end" > :at
+LEFT JOIN "window" w
+    ON w.council_id = p.council_id AND w.watch_from <= :at AND w."end" > :at
 LEFT JOIN election e ON e.id = w.election_pk
 WHERE c.slug = :council AND p.slug = :slug
 ORDER BY w.start, e.election_id
@@ -49,6 +51,8 @@ class CheckAnswer:
     decision: Decision
     stored_flag: bool
     comparable: bool = True  # whether the stored flag is meant to hold at `at`
+    # The run-up before a window the council's policy does not restrict in ("yes, but").
+    warnings: tuple[RunUpWarning, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -90,13 +94,27 @@ def check(
             f"'purdah councillor list --council {council}'"
         )
     pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
-    spans = [
+    found = [
         Span(
-            r[7], as_instant(r[8]), as_instant(r[9]), r[10], r[11], r[12], bool(r[13]), r[14], r[15]
+            r[7],
+            as_instant(r[8]),
+            as_instant(r[9]),
+            r[10],
+            r[11],
+            r[12],
+            bool(r[13]),
+            r[14],
+            r[15],
+            as_instant(r[16]) if r[16] is not None else None,
+            _day(r[17]),
+            r[18] or "",
+            _day(r[19]),
         )
         for r in rows
         if r[7] is not None
     ]
+    spans = [s for s in found if s.start <= at]
+    warnings = run_up_warnings(at, ward, [s for s in found if s.start > at])
     grants = []
     if spans:  # exemptions matter only while a window is in force
         grants = [
@@ -109,4 +127,13 @@ def check(
     stored = bool(may_post if action is Action.POST else may_promote)
     last = datetime.fromisoformat(last_run) if last_run else None
     comparable = stored_flags_apply(last, at, now)
-    return CheckAnswer(f"{council}/{slug}", name, action, at, decision, stored, comparable)
+    return CheckAnswer(
+        f"{council}/{slug}", name, action, at, decision, stored, comparable, warnings
+    )
+
+
+def _day(value: object) -> date | None:
+    """A date read with plain SQL: SQLite text or a date."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

@@ -1,6 +1,8 @@
 """Elections entered by the clerk (importers use the same functions): add, list, cancel,
-move, set the actual notice date. Every change recomputes the windows and reconciles in
-the same transaction, so the flags are right the moment the command returns."""
+move, record the notice date (actual, or planned while it is in the future) and a general
+election's announcement. Every change recomputes the windows and reconciles in the same
+transaction, so the flags are right the moment the command returns; a flag that switches
+is audited at that moment, never backdated."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.clock import LONDON
 from purdah.coverage import default_area, normalise_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
@@ -20,9 +23,12 @@ from purdah.polls import check_poll_can_exist
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
 from purdah.store import Store
-from purdah.timetable import compute_timetable
+from purdah.timetable import Timetable, compute_timetable, is_general_election, long_day
 
 E = election_t.c
+# An announcement further ahead of the poll than this is refused as a likely typing error
+# (the general elections of 2017, 2019 and 2024 were announced six to seven weeks ahead).
+MAX_ANNOUNCEMENT_DAYS = 183
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,12 @@ class ElectionRow:
     status: str
     source: str
     referendum: str | None = None
+    notice_source: str | None = None  # "clerk", or the feed the notice date came from
+    announced_at: datetime | None = None
+
+    def notice_planned(self, now: datetime) -> bool:
+        """The notice date is recorded and still in the future (planned until it passes)."""
+        return self.notice is not None and self.notice > now.astimezone(LONDON).date()
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,8 @@ def _row(r: Any) -> ElectionRow:
         r.status,
         r.source,
         r.referendum,
+        r.notice_source,
+        r.announced_at,
     )
 
 
@@ -76,10 +90,13 @@ def add_election(
     area: str | None = None,
     nation: str | None = None,
     notice: date | None = None,
+    announced_at: datetime | None = None,
     source: str = "manual",
     referendum: str | None = None,
     now: datetime,
 ) -> Refreshed:
+    """Record an election. `notice` may be a planned date (in the future); `announced_at`
+    is a UK general election's announcement (the Prime Minister's statement)."""
     parsed = parse_election_id(election_id)
     with store.write() as conn:
         tt = compute_timetable(
@@ -96,8 +113,10 @@ def add_election(
             raise InputError(
                 f"election {parsed.text} is already recorded: see 'purdah election list'"
             )
-        if notice is not None and notice >= parsed.poll_date:
-            raise InputError(f"the notice date {notice} is not before the poll {parsed.poll_date}")
+        if notice is not None:
+            check_notice(tt, notice, now)
+        if announced_at is not None:
+            check_announcement(tt, announced_at, now)
         conn.execute(
             sa.insert(election_t).values(
                 election_id=parsed.text,
@@ -107,6 +126,9 @@ def add_election(
                 poll_date=parsed.poll_date,
                 notice=notice,
                 referendum=referendum,
+                notice_source=("clerk" if source == "manual" else source) if notice else None,
+                notice_recorded_at=now if notice else None,
+                announced_at=announced_at,
                 status="scheduled",
                 source=source,
                 created_at=now,
@@ -152,11 +174,120 @@ def cancel_election(store: Store, election_id: str, *, now: datetime) -> Refresh
     return _change(store, election_id, now, make)
 
 
+def check_notice(tt: Timetable, notice: date, now: datetime) -> None:
+    """Refuse a notice date the law rules out: one not before the poll, and a planned one
+    (in the future) after the statutory last day, before the statutory earliest day, or
+    before dissolution. A past date out of bounds is kept as a record: the window then
+    starts on the conservative side and says why (purdah.timetable.window)."""
+    election = tt.election.text
+    if notice >= tt.poll_date:
+        raise InputError(
+            f"the notice date {notice} is not before the poll {tt.poll_date} of {election}: "
+            "check the date"
+        )
+    if notice <= now.astimezone(LONDON).date():
+        return
+    planned = f"a planned notice date of {long_day(notice)}"
+    sources = "; ".join(tt.rule.sources)
+    if tt.notice_latest is not None and notice > tt.notice_latest:
+        raise InputError(
+            f"{planned} is after the statutory last day for the notice of election for "
+            f"{election}, {long_day(tt.notice_latest)} ({tt.rule.latest_notice} working "
+            f"days before the poll; {sources}): check the date with the returning officer; "
+            "nothing was changed"
+        )
+    if tt.notice_earliest is not None and notice < tt.notice_earliest:
+        raise InputError(
+            f"{planned} is before the statutory earliest day for the notice of election "
+            f"for {election}, {long_day(tt.notice_earliest)} ({sources}): check the date "
+            "with the returning officer; nothing was changed"
+        )
+    if is_general_election(tt) and tt.dissolution is not None and notice < tt.dissolution:
+        raise InputError(
+            f"{planned} is before dissolution on {long_day(tt.dissolution)}: the notice of "
+            f"election for {election} follows the writ; nothing was changed"
+        )
+
+
+def check_announcement(tt: Timetable, announced_at: datetime, now: datetime) -> None:
+    election = tt.election.text
+    if not is_general_election(tt):
+        raise InputError(
+            f"an announcement is recorded only for a UK general election (parl.DATE), not "
+            f"{election}: record its notice date instead (purdah election set-notice "
+            f"{election} DATE)"
+        )
+    if announced_at.tzinfo is None:
+        raise InputError(f"the announcement time {announced_at.isoformat()} has no time zone")
+    if announced_at > now:
+        raise InputError(
+            f"the announcement time {announced_at.isoformat()} is in the future: record the "
+            "announcement once it has been made"
+        )
+    said = announced_at.astimezone(LONDON).date()
+    if said >= tt.poll_date:
+        raise InputError(
+            f"the announcement {announced_at.isoformat()} is not before the poll "
+            f"{tt.poll_date} of {election}: check the date"
+        )
+    if (tt.poll_date - said).days > MAX_ANNOUNCEMENT_DAYS:
+        raise InputError(
+            f"the announcement {announced_at.isoformat()} is {(tt.poll_date - said).days} "
+            f"days before the poll {tt.poll_date} of {election}; purdah takes one at most "
+            f"{MAX_ANNOUNCEMENT_DAYS} days ahead (2017, 2019 and 2024 were announced six to "
+            "seven weeks ahead): check the date"
+        )
+
+
+def record_feed_notice(
+    conn: Connection, row: Any, day: date, source: str, now: datetime
+) -> str | None:
+    """A notice date that a feed gives (an import, a feed refresh, an EveryElection sync)
+    for the stored election `row`: it is set unless the clerk recorded a date, which
+    stands (it may be a planned date the feed does not know). Returns the warning to
+    report when the clerk's date is kept, else None. The caller recomputes the windows."""
+    if row.notice == day:
+        return None
+    if row.notice is not None and row.notice_source == "clerk":
+        return (
+            f"kept the notice date {row.notice} the clerk recorded for {row.election_id}; "
+            f"the calendar says {day} (purdah election set-notice {row.election_id} {day} "
+            "to take it)"
+        )
+    conn.execute(
+        sa.update(election_t)
+        .where(E.id == row.id)
+        .values(notice=day, notice_source=source, notice_recorded_at=now, updated_at=now)
+    )
+    return None
+
+
+def _timetable_of(conn: Connection, row: Any) -> Timetable:
+    return election_timetable(
+        row.election_id, row.nation, row.poll_date, extra_days(conn), row.referendum
+    )
+
+
 def set_notice(store: Store, election_id: str, notice: date, *, now: datetime) -> Refreshed:
+    """The clerk records the notice of election date: the actual one, or a planned one
+    (in the future; planned until it passes). Import and feed refreshes keep it."""
+
     def make(conn: Connection, row: Any) -> dict[str, Any]:
-        if notice >= row.poll_date:
-            raise InputError(f"the notice date {notice} is not before the poll {row.poll_date}")
-        return {"notice": notice}
+        check_notice(_timetable_of(conn, row), notice, now)
+        return {"notice": notice, "notice_source": "clerk", "notice_recorded_at": now}
+
+    return _change(store, election_id, now, make)
+
+
+def announce_election(
+    store: Store, election_id: str, announced_at: datetime, *, now: datetime
+) -> Refreshed:
+    """Record a general election's announcement: under the run-up policy its windows
+    start there when it comes before dissolution."""
+
+    def make(conn: Connection, row: Any) -> dict[str, Any]:
+        check_announcement(_timetable_of(conn, row), announced_at, now)
+        return {"announced_at": announced_at}
 
     return _change(store, election_id, now, make)
 

@@ -26,6 +26,7 @@ from purdah.ical.reader import DEFAULT_LIMITS, FeedRejected, Limits, Problem, re
 from purdah.ids import Nation, parse_election_id
 from purdah.models import council_t, election_t
 from purdah.polls import check_poll_can_exist
+from purdah.services.elections import record_feed_notice
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, extra_days, recompute_windows
 from purdah.store import Store
@@ -371,10 +372,10 @@ def _apply_notice(
             )
         )
         return
-    if match.notice != day:
-        conn.execute(
-            sa.update(election_t).where(E.id == match.id).values(notice=day, updated_at=now)
-        )
+    kept = record_feed_notice(conn, match, day, source, now)
+    if kept:
+        report.warnings.append(f"{source}: event {notice.occurrence.uid!r}: {kept}")
+        return
     report.elections.append(
         Planned(
             notice.occurrence.key,

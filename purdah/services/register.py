@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -13,11 +13,11 @@ from sqlalchemy.engine import Connection
 
 from purdah.coverage import normalise_area
 from purdah.errors import InputError, NotFound
-from purdah.models import council_area_t, council_t, councillor_t
+from purdah.models import council_area_t, council_t, councillor_t, meta_t
 from purdah.refs import split_ref
-from purdah.services.reconcile import reconcile_in
-from purdah.services.windows import recompute_windows
-from purdah.store import Store
+from purdah.services.reconcile import ReconcileResult, reconcile_in
+from purdah.services.windows import WindowChanges, recompute_windows
+from purdah.store import DEFAULT_START_POLICY_KEY, Store
 from purdah.timetable import EndPolicy, StartPolicy
 
 COUNCIL_KINDS = (
@@ -94,9 +94,11 @@ def _council_row(
         raise InputError(f"nation {nation!r} is not ENG, WLS, SCT or NIR")
     if kind not in COUNCIL_KINDS:
         raise InputError(f"council kind {kind!r} is not one of: {', '.join(COUNCIL_KINDS)}")
-    for value, policy in ((start_policy, StartPolicy), (end_policy, EndPolicy)):
-        if value not in {p.value for p in policy}:
-            raise InputError(f"{value!r} is not one of: {', '.join(p.value for p in policy)}")
+    start_policy = parse_start_policy(start_policy).value if start_policy else ""
+    if end_policy not in {p.value for p in EndPolicy}:
+        raise InputError(
+            f"end policy {end_policy!r} is not one of: {', '.join(p.value for p in EndPolicy)}"
+        )
     if scope not in SCOPES:
         raise InputError(f"scope {scope!r} is not council or ward")
     areas = tuple(dict.fromkeys(normalise_area(a, "within area") for a in within))
@@ -112,8 +114,77 @@ def _council_row(
     )
 
 
+def parse_start_policy(value: str) -> StartPolicy:
+    """A start policy by name (the names used before the run-up policy are accepted too)."""
+    try:
+        return StartPolicy(value.strip().lower())
+    except ValueError:
+        names = ", ".join(p.value for p in StartPolicy)
+        raise InputError(f"start policy {value!r} is not one of: {names}") from None
+
+
+def default_start_policy(conn: Connection) -> StartPolicy:
+    """The policy a council gets when none is given: the store's default (purdah init)."""
+    value = conn.execute(
+        sa.select(meta_t.c.value).where(meta_t.c.key == DEFAULT_START_POLICY_KEY)
+    ).scalar()
+    return StartPolicy(value) if value else StartPolicy.RUN_UP
+
+
+@dataclass(frozen=True)
+class DefaultPolicy:
+    policy: StartPolicy
+    changed: bool
+
+
+def set_default_start_policy(store: Store, policy: str | None) -> DefaultPolicy:
+    """Read, or with `policy` set, the store's default start policy for new councils.
+    Councils already registered keep theirs."""
+    if policy is None:
+        with store.read() as conn:
+            return DefaultPolicy(default_start_policy(conn), False)
+    chosen = parse_start_policy(policy)
+    with store.write() as conn:
+        current = default_start_policy(conn)
+        if chosen is current:
+            return DefaultPolicy(current, False)
+        updated = conn.execute(
+            sa.update(meta_t)
+            .where(meta_t.c.key == DEFAULT_START_POLICY_KEY)
+            .values(value=chosen.value)
+        ).rowcount
+        if not updated:
+            conn.execute(sa.insert(meta_t).values(key=DEFAULT_START_POLICY_KEY, value=chosen.value))
+        return DefaultPolicy(chosen, True)
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    council: str
+    old: str
+    new: str
+    windows: WindowChanges
+    reconcile: ReconcileResult
+
+
+def set_start_policy(store: Store, slug: str, policy: str, *, now: datetime) -> PolicyChange:
+    """Change one council's start policy: its windows are recomputed and its flags
+    reconciled at once (a flag that switches is audited at `now`, never backdated)."""
+    chosen = parse_start_policy(policy)
+    with store.write() as conn:
+        cid = council_id(conn, slug)
+        old = conn.execute(sa.select(C.start_policy).where(C.id == cid)).scalar_one()
+        conn.execute(sa.update(council_t).where(C.id == cid).values(start_policy=chosen.value))
+        windows = recompute_windows(conn, now)
+        result = reconcile_in(conn, now)
+    return PolicyChange(slug.strip().lower(), str(old), chosen.value, windows, result)
+
+
 def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) -> None:
-    """Insert councils and their areas, then recompute windows and reconcile."""
+    """Insert councils and their areas, then recompute windows and reconcile. A council
+    without a start policy gets the store's default."""
+    default = default_start_policy(conn).value
+    rows[:] = [r if r.start_policy else replace(r, start_policy=default) for r in rows]
     taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")
@@ -146,15 +217,17 @@ def add_council(
     nation: str,
     kind: str,
     within: tuple[str, ...] = (),
-    start_policy: str = StartPolicy.STATUTORY.value,
+    start_policy: str | None = None,
     end_policy: str = EndPolicy.CLOSE_OF_POLL.value,
     scope: str = "council",
     now: datetime,
 ) -> CouncilRow:
-    row = _council_row(slug, name, nation, kind, within, start_policy, end_policy, scope)
+    """Add a council; without `start_policy` it gets the store's default (purdah init)."""
+    row = _council_row(slug, name, nation, kind, within, start_policy or "", end_policy, scope)
+    rows = [row]
     with store.write() as conn:
-        _insert_councils(conn, [row], now)
-    return row
+        _insert_councils(conn, rows, now)
+    return rows[0]
 
 
 def council_id(conn: Connection, slug: str) -> int:
@@ -358,7 +431,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
                     record["nation"],
                     record["kind"],
                     [a for a in record.get("within", "").split(";") if a.strip()],
-                    record.get("start_policy") or StartPolicy.STATUTORY.value,
+                    record.get("start_policy") or "",
                     record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
                     record.get("scope") or "council",
                 )

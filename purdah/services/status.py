@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from purdah.decide import Decider, Decision, Grant, Span
+from purdah.decide import Decider, Decision, Grant, RunUpWarning, Span, run_up_warnings
 from purdah.models import exemption_t, window_t
 from purdah.services.check import stored_flags_apply
 from purdah.services.reconcile import grant_of, last_run
@@ -29,6 +29,8 @@ class StatusRow(NamedTuple):
     stored_may_post: bool
     stored_may_promote: bool
     comparable: bool = True
+    # The run-up before a window the council's policy does not restrict in ("yes, but").
+    warnings: tuple[RunUpWarning, ...] = ()
 
     @property
     def mismatch(self) -> bool | None:
@@ -53,15 +55,20 @@ def status(
     store: Store, at: datetime, council: str | None = None, now: datetime | None = None
 ) -> list[StatusRow]:
     spans_q = spans_query().where(W.start <= at, W.end > at)
+    run_up_q = spans_query().where(W.run_up_start <= at, W.start > at)
     grants_q = sa.select(exemption_t).where(X.start <= at, X.end > at)
     params: dict[str, Any] = {}
     with store.read() as conn:
         if council:
             params["cid"] = council_id(conn, council)
             spans_q = spans_q.where(W.council_id == params["cid"])
+            run_up_q = run_up_q.where(W.council_id == params["cid"])
         spans: dict[int, list[Span]] = defaultdict(list)
         for row in conn.execute(spans_q):
             spans[row.council_id].append(span_of(row))
+        run_ups: dict[int, list[Span]] = defaultdict(list)
+        for row in conn.execute(run_up_q):
+            run_ups[row.council_id].append(span_of(row))
         grants: dict[int, list[Grant]] = defaultdict(list)
         for row in conn.execute(grants_q):
             grants[row.councillor_id].append(grant_of(row))
@@ -85,6 +92,7 @@ def status(
             if found is None:
                 found = shared[key] = pair(cid, pid, ward, bool(agreed))
             may_post, may_promote = found
+        warnings = run_up_warnings(at, ward, run_ups[cid]) if cid in run_ups else ()
         rows.append(
             StatusRow(
                 f"{council_slug}/{slug}",
@@ -94,6 +102,7 @@ def status(
                 bool(post),
                 bool(promote),
                 comparable,
+                warnings,
             )
         )
     return rows

@@ -72,11 +72,17 @@ def election_timetable(
 
 def _window_for(
     election: Any, policy: WindowPolicy, extra: dict[date, str]
-) -> tuple[datetime, datetime, str, str, bool, str, str] | None:
+) -> dict[str, Any] | None:
     tt = election_timetable(
         election.election_id, election.nation, election.poll_date, extra, election.referendum
     )
-    win = window(tt, policy, actual_notice=election.notice, declared_at=election.declared_at)
+    win = window(
+        tt,
+        policy,
+        actual_notice=election.notice,
+        declared_at=election.declared_at,
+        announced_at=election.announced_at,
+    )
     # Warnings of the timetable (e.g. the referendum kind assumed) travel with the window,
     # and so does the reason a poll recorded before purdah checked it cannot be held.
     # (Stored notes are joined with "; ", so these say theirs with commas.)
@@ -88,6 +94,7 @@ def _window_for(
         reason = str(exc).replace("; ", ", ")
         notes.append(f"{reason}: the window is kept (conservative), cancel or move the poll")
     start_basis, actual = win.start_basis, win.actual_notice
+    run_up = win.run_up_start
     original = election.original_poll_date
     if original is not None and original != election.poll_date:
         first = window(
@@ -108,7 +115,21 @@ def _window_for(
         if election.cancelled_at < end:
             end = election.cancelled_at
             notes.append("poll cancelled; the window ended when the clerk cancelled it")
-    return (start, end, start_basis, win.end_basis, actual, tt.rule.key, "; ".join(notes))
+    if run_up is not None and run_up >= start:
+        run_up = None
+    return {
+        "start": start,
+        "end": end,
+        "start_basis": start_basis,
+        "end_basis": win.end_basis,
+        "actual_notice": actual,
+        "rule": tt.rule.key,
+        "notes": "; ".join(notes),
+        "run_up_start": run_up,
+        "last_day": win.last_day,
+        "run_up_note": win.run_up_note if run_up is not None else "",
+        "watch_from": run_up if run_up is not None else start,
+    }
 
 
 def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
@@ -136,7 +157,6 @@ def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
             computed = cache[key]
             if computed is None:
                 continue
-            start, end, start_basis, end_basis, actual, rule, notes = computed
             ward = None
             if (
                 council.scope == "ward"
@@ -149,18 +169,25 @@ def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
                 "council_id": cid,
                 "election_pk": election.id,
                 "ward": ward,
-                "start": start,
-                "end": end,
-                "start_basis": start_basis,
-                "end_basis": end_basis,
-                "actual_notice": actual,
-                "rule": rule,
-                "notes": notes,
+                **computed,
             }
     return wanted
 
 
-_COMPARED = ("ward", "start", "end", "start_basis", "end_basis", "actual_notice", "rule", "notes")
+_COMPARED = (
+    "ward",
+    "start",
+    "end",
+    "start_basis",
+    "end_basis",
+    "actual_notice",
+    "rule",
+    "notes",
+    "run_up_start",
+    "last_day",
+    "run_up_note",
+    "watch_from",
+)
 
 
 def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
@@ -210,6 +237,10 @@ def spans_query() -> sa.Select[Any]:
         W.actual_notice,
         W.rule,
         W.notes,
+        W.run_up_start,
+        W.last_day,
+        W.run_up_note,
+        E.notice,
     ).join_from(window_t, election_t, W.election_pk == E.id)
 
 
@@ -224,6 +255,10 @@ def span_of(row: Any) -> Span:
         row.actual_notice,
         row.rule,
         row.notes,
+        row.run_up_start,
+        row.last_day,
+        row.run_up_note,
+        row.notice,
     )
 
 
@@ -240,6 +275,9 @@ class WindowRow:
     rule: str
     ward: str | None
     notes: str
+    run_up_start: datetime | None = None  # the run-up, when the policy does not restrict in it
+    last_day: date | None = None
+    run_up_note: str = ""
 
 
 def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
@@ -258,6 +296,9 @@ def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
             W.rule,
             W.ward,
             W.notes,
+            W.run_up_start,
+            W.last_day,
+            W.run_up_note,
         )
         .join_from(window_t, election_t, W.election_pk == E.id)
         .join(council_t, W.council_id == council_t.c.id)

@@ -14,7 +14,8 @@ from purdah.cli import main
 def db(tmp_path, monkeypatch):
     path = tmp_path / "purdah.db"
     monkeypatch.setenv("PURDAH_DB", str(path))
-    run("init")
+    # These tests pin the statutory windows; tests/cli/test_run_up_cli.py has the default.
+    run("init", "--start-policy", "notice-or-statutory")
     for args in (
         [
             "council",
@@ -184,9 +185,12 @@ def test_election_list_json(db):
         "poll_date": "2026-05-07",
         "original_poll_date": None,
         "notice": None,
+        "notice_source": None,
+        "announced_at": None,
         "status": "scheduled",
         "source": "manual",
         "referendum": None,
+        "notice_planned": False,
     }
 
 

@@ -10,13 +10,18 @@ from purdah.services.register import add_council, add_councillor
 SETUP = datetime(2026, 1, 5, 9, 0, tzinfo=LONDON)
 
 
-def nottinghamshire(store, *, parish_scope: str = "council") -> None:
+def nottinghamshire(
+    store, *, parish_scope: str = "council", start_policy: str = "notice-or-statutory"
+) -> None:
+    """The windows most tests pin are the statutory ones (the policy before the run-up
+    default); tests/services/test_run_up.py covers the run-up policy."""
     add_council(
         store,
         "nottinghamshire",
         name="Nottinghamshire County Council",
         nation="ENG",
         kind="county",
+        start_policy=start_policy,
         now=SETUP,
     )
     add_council(
@@ -26,6 +31,7 @@ def nottinghamshire(store, *, parish_scope: str = "council") -> None:
         nation="ENG",
         kind="district",
         within=("nottinghamshire",),
+        start_policy=start_policy,
         now=SETUP,
     )
     add_council(
@@ -36,6 +42,7 @@ def nottinghamshire(store, *, parish_scope: str = "council") -> None:
         kind="parish",
         within=("ashfield", "nottinghamshire"),
         scope=parish_scope,
+        start_policy=start_policy,
         now=SETUP,
     )
     add_council(
@@ -45,6 +52,7 @@ def nottinghamshire(store, *, parish_scope: str = "council") -> None:
         nation="ENG",
         kind="district",
         within=("nottinghamshire",),
+        start_policy=start_policy,
         now=SETUP,
     )
     add_councillor(
