@@ -107,17 +107,20 @@ def compute_timetable(
 
 # How many working days before the statutory last day for the notice of election the
 # run-up policy restricts, until the notice date (actual or planned) is recorded. Chosen
-# from the published cases (working days between the actual notice and the last day):
-# Essex PFCC notice published by Uttlesford's returning officer Fri 22 Mar 2024, last day
-# Tue 26 Mar (2); West Midlands combined authority mayor Thu 21 Mar 2024, last day 26 Mar
-# (3); Uttlesford district and parishes Wed 22 Mar 2023, last day Mon 27 Mar (3); Cardiff
-# Fri 18 Mar 2022, last day Mon 28 Mar (6); the 2024 general election, Tower Hamlets and
-# East Dunbartonshire Fri 31 May 2024, last day Tue 4 Jun (2). The widest gap seen is six
-# working days; ten (two working weeks) covers it with room for a council that publishes
-# earlier than any case found. For a general election the run-up is counted back from
-# dissolution: ten working days before it reaches the 2017 announcement (Tue 18 Apr 2017,
-# dissolution Wed 3 May) and the 2024 Cabinet Office start (Sat 25 May 2024).
-RUN_UP_WORKING_DAYS = 10
+# from the published cases (the actual_notice rows of tests/data/published_dates.csv, 44
+# polls 2012-2025, each with its URL and quote): the working days between the published
+# notice and the statutory last day run from 0 to 10, median 2. Among them: Essex PFCC
+# (Uttlesford) Fri 22 Mar 2024, last day Tue 26 Mar: 2; West Midlands CA Thu 21 Mar 2024:
+# 3; Cardiff Fri 18 Mar 2022, last day Mon 28 Mar: 6; West Berkshire Fri 15 Mar 2019,
+# last day Tue 26 Mar: 7; the widest, Central Bedfordshire (Barton-le-Clay parish) dated
+# Mon 13 Mar 2023, last day Mon 27 Mar: 10. Fifteen (three working weeks) covers the widest
+# with a working week to spare, because a tool that is silently wrong is worse than one
+# that restricts a week early, and recording the date (actual or planned) ends the run-up.
+# For a general election the run-up is counted back from dissolution: fifteen working days
+# before it come before the 2017 announcement (Tue 18 Apr 2017, dissolution Wed 3 May), the
+# 2019 Commons vote (Tue 29 Oct 2019, dissolution Wed 6 Nov) and the 2024 announcement
+# (Wed 22 May 2024, dissolution Thu 30 May).
+RUN_UP_WORKING_DAYS = 15
 
 
 class StartPolicy(StrEnum):

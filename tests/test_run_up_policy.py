@@ -93,7 +93,7 @@ def test_published_early_notices_fall_inside_the_run_up(
     timetable = tt(election_id, nation)
     assert timetable.notice_latest == last_day
     gap = working_days_between(published, last_day, timetable.calendar_kind)
-    assert 1 <= gap <= 6 < RUN_UP_WORKING_DAYS  # the widest gap found: Cardiff, 6
+    assert 1 <= gap <= 6 < RUN_UP_WORKING_DAYS
     run_up = window(timetable, RUN_UP)
     assert run_up.start <= midnight(published.year, published.month, published.day)
     old = window(timetable, STATUTORY)
@@ -108,11 +108,11 @@ def test_published_early_notices_fall_inside_the_run_up(
 
 
 def test_run_up_is_ten_working_days_before_the_last_day_england_2024():
-    # Electoral Commission media guide 2024: last day Tue 26 Mar 2024; ten working days
-    # before it, Good Friday (29 Mar) being after it, is Tue 12 Mar.
+    # Electoral Commission media guide 2024: last day Tue 26 Mar 2024; fifteen working
+    # days before it, Good Friday (29 Mar) being after it, is Tue 5 Mar.
     win = window(tt("local.uttlesford.2024-05-02", "ENG"), RUN_UP)
-    assert win.start == midnight(2024, 3, 12)
-    assert win.start_basis == "run-up: 10 working days before the last day for the notice"
+    assert win.start == midnight(2024, 3, 5)
+    assert win.start_basis == "run-up: 15 working days before the last day for the notice"
     assert not win.actual_notice
     assert win.run_up_start is None  # restricted in it: nothing to warn of
     assert win.notes == (
@@ -128,7 +128,7 @@ def test_a_recorded_or_planned_notice_ends_the_run_up_uttlesford_2024():
     win = window(tt("local.uttlesford.2024-05-02", "ENG"), RUN_UP, actual_notice=date(2024, 3, 22))
     assert win.start == midnight(2024, 3, 22)
     assert win.actual_notice
-    assert win.run_up_start == midnight(2024, 3, 12)
+    assert win.run_up_start == midnight(2024, 3, 5)
     assert win.run_up_note == (
         "notice planned for Fri 22 Mar 2024: the pre-election window for "
         "local.uttlesford.2024-05-02 starts Fri 22 Mar 2024 (last day Tue 26 Mar 2024)"
@@ -138,7 +138,7 @@ def test_a_recorded_or_planned_notice_ends_the_run_up_uttlesford_2024():
 def test_notice_or_statutory_warns_in_the_run_up_cardiff_2022():
     win = window(tt("local.cardiff.2022-05-05", "WLS"), STATUTORY)
     assert win.start == midnight(2022, 3, 28)
-    assert win.run_up_start == midnight(2022, 3, 14)
+    assert win.run_up_start == midnight(2022, 3, 7)
     assert win.run_up_note == (
         "the notice of election for local.cardiff.2022-05-05 may be published any day "
         "(last day Mon 28 Mar 2022)"
@@ -147,14 +147,14 @@ def test_notice_or_statutory_warns_in_the_run_up_cardiff_2022():
 
 def test_general_election_2024_restricts_from_the_run_up_before_dissolution():
     # SALC / NALC: announced Wed 22 May 2024, dissolved Thu 30 May, notice by Tue 4 June.
-    # Ten working days before dissolution (Spring bank holiday Mon 27 May skipped) is
-    # Wed 15 May, before the announcement and the Cabinet Office start (Sat 25 May).
+    # Fifteen working days before dissolution (Spring bank holiday Mon 27 May skipped) is
+    # Wed 8 May, before the announcement and the Cabinet Office start (Sat 25 May).
     timetable = tt("parl.2024-07-04")
     assert timetable.dissolution == date(2024, 5, 30)
-    assert run_up_day(timetable) == date(2024, 5, 15)
+    assert run_up_day(timetable) == date(2024, 5, 8)
     win = window(timetable, RUN_UP)
-    assert win.start == midnight(2024, 5, 15)
-    assert win.start_basis == "run-up: 10 working days before dissolution"
+    assert win.start == midnight(2024, 5, 8)
+    assert win.start_basis == "run-up: 15 working days before dissolution"
 
 
 def test_general_election_2024_announced_restricts_from_the_announcement():
@@ -175,7 +175,7 @@ def test_general_election_2024_under_notice_or_statutory_warns_from_the_announce
         "Thu 30 May 2024 (notice of election by Tue 4 Jun 2024)"
     )
     unannounced = window(tt("parl.2024-07-04"), STATUTORY)
-    assert unannounced.run_up_start == midnight(2024, 5, 15)
+    assert unannounced.run_up_start == midnight(2024, 5, 8)
     assert unannounced.run_up_note.startswith(
         "the general election parl.2024-07-04 may be announced any day"
     )
@@ -192,7 +192,7 @@ def test_general_election_2017_run_up_reaches_the_announcement():
     # Announced Tue 18 Apr 2017; Cabinet Office period from 21 Apr; dissolved Wed 3 May.
     timetable = tt("parl.2017-06-08")
     assert timetable.dissolution == date(2017, 5, 3)
-    assert run_up_day(timetable) == date(2017, 4, 18)
+    assert run_up_day(timetable) == date(2017, 4, 7)  # before the announcement
 
 
 def test_scotland_run_up_is_the_statutory_earliest_day():
@@ -225,3 +225,30 @@ def test_every_policy_is_described_and_offered_by_the_cli():
     assert set(START_POLICY_TEXT) == set(StartPolicy)
     assert tuple(p.value for p in StartPolicy) == START_POLICIES
     assert _START_CHOICES == START_POLICIES
+
+
+def _published_notices() -> list[dict[str, str]]:
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "published_dates.csv"
+    with path.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["kind"] == "actual_notice"]
+    return list({(r["election_id"], r["date"]): r for r in rows}.values())
+
+
+@pytest.mark.parametrize(
+    "row", _published_notices(), ids=lambda r: f"{r['election_id']}@{r['date']}"
+)
+def test_every_published_notice_falls_inside_the_run_up(row):
+    # tests/data/published_dates.csv: each row has its URL and the quote it rests on.
+    nation = None if row["nation"] == "UK" else row["nation"]
+    timetable = tt(row["election_id"], nation)
+    published = date.fromisoformat(row["date"])
+    start = window(timetable, RUN_UP).start
+    assert start <= midnight(published.year, published.month, published.day), row["url"]
+    # ... and with a working week to spare beyond the widest gap found (10, Central
+    # Bedfordshire 2023): the run-up starts at least five working days before it.
+    assert working_days_between(start.date(), published, timetable.calendar_kind) >= 5 or (
+        timetable.notice_earliest is not None and start.date() == timetable.notice_earliest
+    )

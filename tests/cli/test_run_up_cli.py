@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from purdah.cli import main
 
-POLL = "local.nottinghamshire.2029-05-03"  # last day Tue 27 Mar 2029; run-up from 13 Mar
+POLL = "local.nottinghamshire.2029-05-03"  # last day Tue 27 Mar 2029; run-up from 6 Mar
 
 
 def run(*args: str):
@@ -24,7 +24,7 @@ def db(tmp_path, monkeypatch):
     result = run("init")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1] == (
-        "new councils get the start policy run-up: restrict from 10 working days before the "
+        "new councils get the start policy run-up: restrict from 15 working days before the "
         "statutory last day for the notice of election (for a UK general election: before "
         "dissolution, or from the announcement once it is recorded) until the actual or "
         "planned notice date is recorded, then from that date (change with purdah init "
@@ -85,7 +85,7 @@ def test_the_tour_a_planned_notice_changes_the_answer(db):
     before = run("check", "nottinghamshire/jane-doe", "--at", "2029-03-20T10:00")
     assert before.exit_code == 1
     assert (
-        "  starts at  run-up: 10 working days before the last day for the notice "
+        "  starts at  run-up: 15 working days before the last day for the notice "
         "(the notice date is not recorded)" in before.output.splitlines()
     )
     recorded = run("election", "set-notice", POLL, "2029-03-23")
@@ -142,7 +142,7 @@ def test_notices_lists_and_forgets_once_recorded(db):
     result = run("notices", "--at", "2029-01-10")
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        "local.nottinghamshire.2029-05-03  poll Thu 3 May 2029  run-up from Tue 13 Mar 2029  "
+        "local.nottinghamshire.2029-05-03  poll Thu 3 May 2029  run-up from Tue 6 Mar 2029  "
         "last day Tue 27 Mar 2029  2 councils",
         "  record it: purdah election set-notice local.nottinghamshire.2029-05-03 DATE",
     ]
@@ -151,7 +151,7 @@ def test_notices_lists_and_forgets_once_recorded(db):
         "election_id": POLL,
         "poll_date": "2029-05-03",
         "rule": "local-eng",
-        "run_up_start": "2029-03-13",
+        "run_up_start": "2029-03-06",
         "last_day": "2029-03-27",
         "dissolution": None,
         "general_election": False,
@@ -199,15 +199,15 @@ def test_timetable_shows_where_the_warnings_start():
     result = run("timetable", "local.2024-05-02", "--nation", "ENG")
     assert result.exit_code == 0
     assert (
-        "  warning from        Tue 2024-03-12 00:00 GMT: the notice of election for "
+        "  warning from        Tue 2024-03-05 00:00 GMT: the notice of election for "
         "local.2024-05-02 may be published any day (last day Tue 26 Mar 2024)"
     ) in result.output.splitlines()
     data = json.loads(run("timetable", "local.2024-05-02", "--nation", "ENG", "--json").output)
-    assert data["run_up"] == {"start": "2024-03-12", "working_days": 10}
+    assert data["run_up"] == {"start": "2024-03-05", "working_days": 15}
     restricted = json.loads(
         run(
             "timetable", "local.2024-05-02", "--nation", "ENG", "--start", "run-up", "--json"
         ).output
     )
-    assert restricted["window"]["start"] == "2024-03-12T00:00:00+00:00"
+    assert restricted["window"]["start"] == "2024-03-05T00:00:00+00:00"
     assert restricted["window"]["warning"] is None

@@ -37,7 +37,7 @@ def london(*args: int) -> datetime:
 
 
 RECORDED = london(2024, 1, 10, 9)  # months before the polls of 2 May 2024
-POLL = "local.uttlesford.2024-05-02"  # last day Tue 26 Mar 2024; run-up from Tue 12 Mar
+POLL = "local.uttlesford.2024-05-02"  # last day Tue 26 Mar 2024; run-up from Tue 5 Mar
 
 
 def uttlesford(store, start_policy: str | None = None) -> None:
@@ -66,7 +66,7 @@ def test_a_new_store_defaults_to_run_up(store):
     [council] = list_councils(store)
     assert council.start_policy == "run-up"
     [window] = list_windows(store)
-    assert window.start == london(2024, 3, 12)
+    assert window.start == london(2024, 3, 5)
     assert set_default_start_policy(store, "notice-or-last-day").changed
     add_council(store, "x", name="X", nation="ENG", kind="parish", now=RECORDED)
     assert [c.start_policy for c in list_councils(store)] == ["run-up", "notice-or-last-day"]
@@ -78,12 +78,12 @@ def test_a_poll_recorded_months_ahead_restricts_only_from_its_run_up(store):
     assert result.reconcile.changes == []  # nothing switched on the day it was typed in
     assert promote(store, RECORDED).allowed
     assert promote(store, RECORDED).warnings == ()
-    assert promote(store, london(2024, 3, 11, 23, 59)).allowed
-    answer = promote(store, london(2024, 3, 12, 0, 0))
+    assert promote(store, london(2024, 3, 4, 23, 59)).allowed
+    answer = promote(store, london(2024, 3, 5, 0, 0))
     assert not answer.allowed
     [span] = answer.decision.windows
-    assert span.start == london(2024, 3, 12)
-    assert span.start_basis == "run-up: 10 working days before the last day for the notice"
+    assert span.start == london(2024, 3, 5)
+    assert span.start_basis == "run-up: 15 working days before the last day for the notice"
 
 
 def test_recording_the_planned_notice_uttlesford_2024_switches_back_at_once(store):
@@ -159,7 +159,7 @@ def test_statutory_policy_says_yes_but_in_the_run_up_west_midlands_2024(store):
     )
     [row] = status(store, london(2024, 3, 21, 10), "walsall")
     assert row.may_promote.allowed and row.warnings == answer.warnings
-    assert check(store, "walsall/bo", Action.PROMOTE, london(2024, 3, 11, 10)).warnings == ()
+    assert check(store, "walsall/bo", Action.PROMOTE, london(2024, 3, 4, 10)).warnings == ()
 
 
 def test_changing_the_policy_recomputes_and_audits_at_the_change(store):
@@ -199,8 +199,8 @@ def test_general_election_recorded_long_before_restricts_from_the_run_up(store):
     uttlesford(store)
     add_election(store, "parl.2024-07-04", now=RECORDED)
     assert promote(store, RECORDED).allowed
-    assert not promote(store, london(2024, 5, 15, 0, 0)).allowed
-    assert promote(store, london(2024, 5, 14, 23, 59)).allowed
+    assert not promote(store, london(2024, 5, 8, 0, 0)).allowed
+    assert promote(store, london(2024, 5, 7, 23, 59)).allowed
     result = announce_election(
         store, "parl.2024-07-04", london(2024, 5, 22, 17), now=london(2024, 5, 23, 9)
     )
@@ -227,7 +227,7 @@ def test_notices_lists_the_polls_without_a_notice_date(store):
     [local, general] = notices_due(store, RECORDED)
     assert (local.election_id, local.run_up_start, local.last_day, local.begun) == (
         POLL,
-        date(2024, 3, 12),
+        date(2024, 3, 5),
         date(2024, 3, 26),
         False,
     )
@@ -274,9 +274,9 @@ def test_import_keeps_the_notice_date_the_clerk_recorded(store):
 def test_an_announcement_recorded_late_switches_at_the_recording(store):
     uttlesford(store)
     add_election(store, "parl.2024-07-04", now=RECORDED)
-    reconcile(store, london(2024, 5, 9, 9))  # before the run-up (15 May): flags on
-    recorded_at = london(2024, 5, 11, 9)
-    result = announce_election(store, "parl.2024-07-04", london(2024, 5, 10, 17), now=recorded_at)
+    reconcile(store, london(2024, 5, 6, 9))  # before the run-up (8 May): flags on
+    recorded_at = london(2024, 5, 7, 9)
+    result = announce_election(store, "parl.2024-07-04", london(2024, 5, 6, 17), now=recorded_at)
     assert {c.at for c in result.reconcile.changes} == {recorded_at}
 
 

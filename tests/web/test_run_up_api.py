@@ -29,13 +29,13 @@ def test_api_check_warns_in_the_run_up(sqlite_store):
             "election_id": "local.selston.2027-05-06",
             "message": "the notice of election for local.selston.2027-05-06 may be published "
             "any day (last day Wed 31 Mar 2027)",
-            "run_up_start": "2027-03-15T00:00:00+00:00",
+            "run_up_start": "2027-03-08T00:00:00+00:00",
             "window_start": "2027-03-31T00:00:00+01:00",
             "last_day": "2027-03-31",
             "notice": None,
         }
     ]
     before = client.get(
-        "/api/check", params={"councillor": "selston/jane-doe", "at": "2027-03-14T10:00"}
+        "/api/check", params={"councillor": "selston/jane-doe", "at": "2027-03-07T10:00"}
     ).json()
     assert before["allowed"] is True and before["warnings"] == []
