@@ -15,13 +15,34 @@ def rules(as_json: bool) -> None:
     and links to the instruments, so the table can be checked without reading code."""
     from purdah.rules import RULES
     from purdah.serialize import rule_json
+    from purdah.timetable import RUN_UP_WORKING_DAYS, START_POLICY_TEXT, StartPolicy
 
     if as_json:
-        echo_json({"rules": [rule_json(rule) for rule in RULES]})
+        echo_json(
+            {
+                "rules": [rule_json(rule) for rule in RULES],
+                "start_policies": [
+                    {
+                        "name": p.value,
+                        "text": START_POLICY_TEXT[p],
+                        "default": p is StartPolicy.RUN_UP,
+                    }
+                    for p in StartPolicy
+                ],
+                "run_up_working_days": RUN_UP_WORKING_DAYS,
+            }
+        )
         return
     for rule in RULES:
         click.echo(f"{rule.key}: {rule.title} ({rule.period})")
         table(_rows(rule))
+    click.echo("start policies (a council's, before the notice date is recorded; council add):")
+    table(
+        [
+            (p.value + (" (default of a new store)" if p is StartPolicy.RUN_UP else ""), text)
+            for p, text in START_POLICY_TEXT.items()
+        ]
+    )
 
 
 def _rows(rule: object) -> list[tuple[str, str]]:

@@ -211,3 +211,24 @@ def test_timetable_shows_where_the_warnings_start():
     )
     assert restricted["window"]["start"] == "2024-03-05T00:00:00+00:00"
     assert restricted["window"]["warning"] is None
+
+
+def test_rules_lists_every_start_policy():
+    result = run("rules")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    at = lines.index(
+        "start policies (a council's, before the notice date is recorded; council add):"
+    )
+    assert lines[at + 1].startswith(
+        "  run-up (default of a new store)  restrict from 15 working days before the statutory"
+    )
+    data = json.loads(run("rules", "--json").output)
+    assert [p["name"] for p in data["start_policies"]] == [
+        "run-up",
+        "notice-or-statutory",
+        "notice-or-last-day",
+        "notice-or-earliest-day",
+        "notice-or-dissolution",
+    ]
+    assert data["run_up_working_days"] == 15
