@@ -106,6 +106,7 @@ def window_row_json(row: Any) -> dict[str, Any]:
         "notes": [n for n in row.notes.split("; ") if n],
         "run_up_start": iso_instant(row.run_up_start) if row.run_up_start else None,
         "last_day": iso_date(row.last_day),
+        "run_up_warning": row.run_up_note or None,
     }
 
 
