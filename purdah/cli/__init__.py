@@ -66,6 +66,7 @@ def _register() -> None:
         rules,
         scheduler,
         timetable,
+        tokens,
     )
 
     for command in (
@@ -87,6 +88,7 @@ def _register() -> None:
         imports.feed,
         export.export,
         export.serve,
+        tokens.token,
     ):
         main.add_command(command)
 

@@ -49,6 +49,8 @@ class CheckAnswer:
     decision: Decision
     stored_flag: bool
     comparable: bool = True  # whether the stored flag is meant to hold at `at`
+    # The councillor's own agreement to post on the council's accounts, whatever the action.
+    agreed_may_post: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -109,4 +111,6 @@ def check(
     stored = bool(may_post if action is Action.POST else may_promote)
     last = datetime.fromisoformat(last_run) if last_run else None
     comparable = stored_flags_apply(last, at, now)
-    return CheckAnswer(f"{council}/{slug}", name, action, at, decision, stored, comparable)
+    return CheckAnswer(
+        f"{council}/{slug}", name, action, at, decision, stored, comparable, bool(agreed)
+    )
