@@ -121,7 +121,7 @@ def web_options(func: F) -> F:
 
 def web_settings() -> WebSettings:
     """The settings the current command's web_options gave (and the access log set up)."""
-    from purdah.web.settings import log_access_to_stderr, parse_rate_limit
+    from purdah.web.settings import WebSettings, log_access_to_stderr, parse_rate_limit
 
     meta = click.get_current_context().meta
 

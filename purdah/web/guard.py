@@ -66,7 +66,11 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-_CHALLENGE = 'Bearer realm="purdah", Basic realm="purdah", charset="UTF-8"'
+# Two headers, not one with two challenges: Chromium reads only the first of a list.
+_CHALLENGES = [
+    (b"www-authenticate", b'Bearer realm="purdah"'),
+    (b"www-authenticate", b'Basic realm="purdah", charset="UTF-8"'),
+]
 
 
 def is_public(path: str) -> bool:
@@ -187,7 +191,7 @@ class Guard:
                     401,
                     "the Authorization header is not 'Bearer <token>' (nor Basic with the "
                     "token as the password)",
-                    [(b"www-authenticate", _CHALLENGE.encode())],
+                    _CHALLENGES,
                 )
             try:
                 row = await self._lookup(presented)
@@ -215,7 +219,7 @@ class Guard:
             401,
             "this route needs a token: send 'Authorization: Bearer purdah_...' "
             "(see 'purdah token add')",
-            [(b"www-authenticate", _CHALLENGE.encode())],
+            _CHALLENGES,
         )
 
     async def _lookup(self, presented: str) -> TokenRow | None:
