@@ -222,13 +222,11 @@ def test_the_rate_limit_setting_is_checked(monkeypatch):
 
     assert parse_rate_limit("20/second") == "20/second"
     assert parse_rate_limit("off") is None
-    with pytest.raises(InputError, match="'lots' is not a rate: write e.g. 600/minute"):
+    with pytest.raises(InputError, match=r"'lots' is not a rate: write e\.g\. 600/minute"):
         parse_rate_limit("lots")
 
 
-def test_the_access_log_names_the_token_and_never_shows_a_token(
-    make_client, tokens, caplog, anon
-):
+def test_the_access_log_names_the_token_and_never_shows_a_token(make_client, tokens, caplog, anon):
     client = make_client(token=tokens["read"])
     leaked = tokens["check"]
     with caplog.at_level(logging.DEBUG):

@@ -58,7 +58,7 @@ def served(tmp_path):
         except OSError:
             time.sleep(0.2)
     # The page is private: a browser signs in with any user name and the token as password.
-    yield url.replace("http://", f"http://browser:{token}@"), proc
+    yield url.replace("http://", f"http://browser:{token}@")
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -81,7 +81,6 @@ def chromium(*args: str, profile: Path) -> str:
 
 
 def test_a_person_sees_the_page(served, tmp_path):
-    served, proc = served
     dom = chromium("--dump-dom", served, profile=tmp_path / "profile")
     text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom)))
     assert "Pre-election periods" in text
