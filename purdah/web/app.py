@@ -27,6 +27,11 @@ from purdah.web.settings import WebSettings
 
 CACHE_SECONDS = 3600
 _AT = "ISO 8601 date or datetime; Europe/London without an offset; default now"
+# What the document can say of the two strings (a date can still be impossible: 422).
+_AT_PATTERN = (
+    r"^\s*(\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?)?\s*$"
+)
+_REF_PATTERN = r"^\s*[^/\s][^/]*/[^/]*[^/\s]\s*$"
 _FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {}}},
     304: {"description": "Not modified (If-None-Match / If-Modified-Since)"},
@@ -155,9 +160,11 @@ def create_app(
         "post) at a time? The JSON of `purdah check --json`.",
     )
     def api_check(
-        councillor: Annotated[str, Query(description="COUNCIL/SLUG, e.g. selston/jane-doe")],
+        councillor: Annotated[
+            str, Query(description="COUNCIL/SLUG, e.g. selston/jane-doe", pattern=_REF_PATTERN)
+        ],
         action: Annotated[Action, Query()] = Action.PROMOTE,
-        at: Annotated[str | None, Query(description=_AT)] = None,
+        at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
     ) -> JSONResponse:
         from purdah.serialize import check_json
         from purdah.services.check import check
@@ -172,7 +179,7 @@ def create_app(
     )
     def api_status(
         council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
-        at: Annotated[str | None, Query(description=_AT)] = None,
+        at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
     ) -> JSONResponse:
         from purdah.serialize import status_json
         from purdah.services.status import status
