@@ -105,12 +105,20 @@ def test_api_check_errors_have_the_one_shape(client, params, status, error):
 
 def test_an_input_error_and_an_unknown_route_have_the_one_shape(client):
     bad = client.get("/api/check", params={"councillor": "jane-doe"})
-    assert bad.status_code == 422 and set(bad.json()) == {"error"}
-    assert (
-        client.get("/api/check", params={"councillor": "selston/jane-doe", "at": "soon"})
-        .json()["error"]
-        .startswith("at ")
+    assert bad.status_code == 422
+    assert bad.json() == {
+        "error": "query parameter 'councillor' must be written COUNCIL/SLUG, e.g. selston/jane-doe"
+    }
+    soon = client.get("/api/check", params={"councillor": "selston/jane-doe", "at": "soon"})
+    assert soon.status_code == 422
+    assert soon.json()["error"].startswith(
+        "query parameter 'at' is not an ISO 8601 date or datetime: write e.g. 2026-05-07"
     )
+    impossible = client.get(
+        "/api/check", params={"councillor": "selston/jane-doe", "at": "2027-02-30"}
+    )
+    assert impossible.status_code == 422
+    assert impossible.json()["error"].startswith("at '2027-02-30' is not an ISO 8601 date")
     assert client.get("/nowhere").json() == {
         "error": "nothing at /nowhere: see /openapi.json for what is served"
     }
