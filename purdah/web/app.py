@@ -136,7 +136,7 @@ def create_app(
         return (parse_when(at, "at") if at else now), now
 
     @app.get(LIVENESS, summary="Liveness: the process answers (public; no detail)")
-    def livez() -> dict[str, bool]:
+    async def livez() -> dict[str, bool]:
         return {"ok": True}
 
     @app.get(

@@ -79,3 +79,18 @@ def test_revoke(db):
 def test_an_unknown_scope_is_a_usage_error(db):
     result = run("token", "add", "x", "--scope", "write")
     assert result.exit_code == 2 and "Invalid value for '--scope'" in result.output
+
+
+def test_serve_checks_its_access_options_before_serving(db):
+    result = run("serve", "--rate-limit", "lots")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --rate-limit 'lots' is not a rate: write e.g. 600/minute, 20/second, or off\n"
+    )
+
+
+def test_run_and_serve_take_the_same_access_options():
+    for command in (["serve"], ["run"]):
+        text = run(*command, "--help").output
+        for option in ("--public-only", "--trust-proxy-auth", "--rate-limit", "--header-timeout"):
+            assert option in text, (command, option)
