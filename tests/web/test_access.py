@@ -66,7 +66,10 @@ def test_a_revoked_token_is_refused_on_the_next_request(register, tokens, make_c
     revoke_token(register, "clerk")
     response = client.get("/api/status")
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer realm="purdah", error="invalid_token"'
+    assert response.headers.get_list("www-authenticate") == [
+        'Bearer realm="purdah", error="invalid_token"',
+        'Basic realm="purdah", charset="UTF-8"',
+    ]
     assert response.json() == {
         "error": "the token is not valid (unknown or revoked): ask for a new one "
         "('purdah token add')"
@@ -211,6 +214,9 @@ def test_the_rate_limit_is_per_client_and_can_be_turned_off(make_client, registe
     other = TestClient(limited.app, headers=bearer(tokens["check"]))
     assert other.get("/api/check", params={"councillor": "selston/jane-doe"}).status_code == 200
     assert all(limited.get("/calendars/selston.ics").status_code == 200 for _ in range(5))
+    # Failed sign-ins count against the client's address.
+    anon = TestClient(limited.app, headers=bearer("purdah_wrong"))
+    assert [anon.get("/api/status").status_code for _ in range(5)] == [401, 401, 401, 429, 429]
     free = make_client(WebSettings(rate_limit=None), token=tokens["read"])
     assert {free.get("/livez").status_code for _ in range(3)} == {200}
     assert {free.get("/api/status").status_code for _ in range(10)} == {200}
