@@ -31,7 +31,7 @@ run: install
 	mkdir -p var
 	$(BIN)/purdah init --db $(RUN_DB)
 	bash calendars/example/load $(BIN)/purdah $(RUN_DB)
-	-@$(BIN)/purdah token revoke make-run --db $(RUN_DB) >/dev/null 2>&1
+	@$(BIN)/purdah token revoke make-run --db $(RUN_DB) >/dev/null 2>&1 || true
 	@echo "purdah: the clerk's page is at http://127.0.0.1:$(PORT)/ (any user name; the token below as the password, or 'Authorization: Bearer TOKEN'):"
 	@$(BIN)/purdah token add make-run --db $(RUN_DB) | tail -n 1
 	$(BIN)/purdah run --serve --port $(PORT) --db $(RUN_DB)
