@@ -269,3 +269,20 @@ def test_no_token_in_any_error_answer(client, tokens, anon):
         assert 400 <= answer.status_code < 500
         assert leaked not in answer.text, answer.text
         assert set(answer.json()) == {"error"}
+
+
+def test_every_route_the_app_serves_is_public_by_list_or_needs_a_token(anon):
+    """Routes added later (by any module) are private unless named public in the guard."""
+    from fastapi.routing import APIRoute
+
+    from purdah.web.guard import is_public
+
+    routes = [r for r in anon.app.routes if isinstance(r, APIRoute)]
+    assert len(routes) >= 7
+    for route in routes:
+        path = route.path.replace("{council}", "selston").replace("{councillor}", "jane-doe")
+        status = anon.get(path).status_code
+        if is_public(path):
+            assert status == 200, path
+        else:
+            assert status == 401, path
