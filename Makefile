@@ -22,15 +22,18 @@ test-pg: install
 	PURDAH_TEST_PG_URL="$$(bash .ci/postgres)" $(BIN)/python -m pytest -q
 
 # The main job on the embedded default: a SQLite file under var/, loaded (once) with the
-# example register and the shipped calendars as feeds; the scheduler and the HTTP service
-# in the foreground (Ctrl-C stops them).
+# example register and the shipped calendars as feeds; a fresh token `make-run` for the
+# private routes (printed); the scheduler and the HTTP service in the foreground (Ctrl-C
+# stops them).
 RUN_DB ?= var/purdah.db
 PORT ?= 8080
 run: install
 	mkdir -p var
 	$(BIN)/purdah init --db $(RUN_DB)
 	bash calendars/example/load $(BIN)/purdah $(RUN_DB)
-	@echo "purdah: the clerk's page is at http://127.0.0.1:$(PORT)/"
+	@$(BIN)/purdah token revoke make-run --db $(RUN_DB) >/dev/null 2>&1 || true
+	@echo "purdah: the clerk's page is at http://127.0.0.1:$(PORT)/ (any user name; the token below as the password, or 'Authorization: Bearer TOKEN'):"
+	@$(BIN)/purdah token add make-run --db $(RUN_DB) | tail -n 1
 	$(BIN)/purdah run --serve --port $(PORT) --db $(RUN_DB)
 
 # National-scale figures, as ratios to baselines measured in the same run (bench/).

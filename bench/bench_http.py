@@ -1,6 +1,7 @@
 """The HTTP service under load from a second process on loopback: requests per second and
-latency percentiles for /api/check and a council's feed (200 and the 304 path), as
-ratios to a bare FastAPI endpoint on the same server stack measured in the same run.
+latency percentiles for /api/check (with a token) and a council's feed (200 and the 304
+path), as ratios to bare FastAPI endpoints on the same server stack measured in the same
+run: one open, one that checks a bearer token (the baseline for /api/check with tokens on).
 
     make bench            # or: .venv/bin/python bench/bench_http.py [--requests N]
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,10 +21,17 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BASELINE_APP = """
-from fastapi import FastAPI
+import hmac, os
+from fastapi import FastAPI, Header, HTTPException
 app = FastAPI()
+EXPECTED = "Bearer " + os.environ["BENCH_TOKEN"]
 @app.get("/ping")
 def ping():
+    return {"ok": True}
+@app.get("/private")
+def private(authorization: str | None = Header(default=None)):
+    if authorization is None or not hmac.compare_digest(authorization, EXPECTED):
+        raise HTTPException(401)
     return {"ok": True}
 """
 
@@ -72,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--councils", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     from bench_store import build
@@ -80,11 +90,24 @@ def main() -> None:
     db = tmp / "bench.db"
     build(db, args.councils, 10)
     purdah = str(Path(sys.executable).with_name("purdah"))
-    port, base_port = free_port(), free_port()
+    added = subprocess.run(
+        [purdah, "token", "add", "bench", "--scope", "check", "--db", str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    token = added.stdout.splitlines()[-1]
+    auth = {"Authorization": f"Bearer {token}"}
+    port, base_port, limited_port = free_port(), free_port(), free_port()
     (tmp / "baseline_app.py").write_text(BASELINE_APP)
+    serve = [purdah, "serve", "--db", str(db), "--no-access-log"]
     servers = [
         subprocess.Popen(
-            [purdah, "serve", "--db", str(db), "--port", str(port)], stderr=subprocess.DEVNULL
+            [*serve, "--port", str(port), "--rate-limit", "off"], stderr=subprocess.DEVNULL
+        ),
+        subprocess.Popen(
+            [*serve, "--port", str(limited_port), "--rate-limit", "1000000/minute"],
+            stderr=subprocess.DEVNULL,
         ),
         subprocess.Popen(
             [
@@ -100,36 +123,58 @@ def main() -> None:
             ],
             cwd=tmp,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "BENCH_TOKEN": token},
         ),
     ]
     try:
         ours, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
-        wait(ours + "/healthz")
+        limited = f"http://127.0.0.1:{limited_port}"
+        wait(ours + "/livez")
+        wait(limited + "/livez")
         wait(bare + "/ping")
         checks = [
             f"/api/check?councillor=parish-{i}/c{i % 10}&at=2028-04-20T12:00" for i in range(500)
         ]
         etag = urllib.request.urlopen(ours + "/calendars/parish-7.ics").headers["ETag"]
         n = args.requests
-        results = {
-            "baseline: bare FastAPI endpoint": load(bare, ["/ping"], n),
-            "/api/check": load(ours, checks, n),
-            "council feed, 200": load(ours, ["/calendars/parish-7.ics"], n),
-            "council feed, 304 (If-None-Match)": load(
-                ours, ["/calendars/parish-7.ics"], n, {"If-None-Match": etag}
+        rows = {
+            "baseline: bare FastAPI endpoint": (bare, ["/ping"], None),
+            "baseline: bare FastAPI endpoint checking a bearer token": (bare, ["/private"], auth),
+            "/api/check, token, no rate limit": (ours, checks, auth),
+            "/api/check, token, rate limit on": (limited, checks, auth),
+            "council feed, 200": (ours, ["/calendars/parish-7.ics"], None),
+            "council feed, 304 (If-None-Match)": (
+                ours,
+                ["/calendars/parish-7.ics"],
+                {"If-None-Match": etag},
             ),
         }
+        # Rows take turns, round after round, so that a busy moment of a shared machine
+        # falls on all of them; each row's figures are from its median round.
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in rows}
+        for _ in range(args.rounds):
+            for name, (url, paths, headers) in rows.items():
+                runs[name].append(load(url, paths, n, headers))
+        results = {name: sorted(r, key=lambda x: x["rps"])[len(r) // 2] for name, r in runs.items()}
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
     base_rps = results["baseline: bare FastAPI endpoint"]["rps"]
-    print(f"\n{n} requests per row, 8 keep-alive connections, from a second process\n")
-    print("| endpoint | requests/s | ratio to baseline | p50 | p95 | p99 | statuses |")
-    print("|---|---|---|---|---|---|---|")
+    token_rps = results["baseline: bare FastAPI endpoint checking a bearer token"]["rps"]
+    print(
+        f"\n{n} requests per row and round, median of {args.rounds} rounds, "
+        "8 keep-alive connections, from a second process\n"
+    )
+    print(
+        "| endpoint | requests/s | ratio to bare | ratio to bare with token | p50 | p95 | p99 "
+        "| statuses |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(
-            f"| {name} | {r['rps']:.0f} | {r['rps'] / base_rps:.2f}x | {r['p50_ms']:.1f} ms | "
+            f"| {name} | {r['rps']:.0f} | {r['rps'] / base_rps:.2f}x | "
+            f"{r['rps'] / token_rps:.2f}x | {r['p50_ms']:.1f} ms | "
             f"{r['p95_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['statuses']} |"
         )
 

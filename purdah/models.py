@@ -187,6 +187,19 @@ class Feed(SQLModel, table=True):
     created_at: datetime = _instant()
 
 
+class ApiToken(SQLModel, table=True):
+    """A credential for the HTTP service's private routes. Only a SHA-256 hash of the
+    token is kept; the token itself is shown once, by `purdah token add`."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    scope: str  # read (every private route) or check (/api/check only)
+    token_hash: str = Field(unique=True, index=True)  # hex SHA-256 of the whole token
+    created_at: datetime = _instant()
+    last_used_at: datetime | None = _instant(default=None)
+
+
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
@@ -209,3 +222,4 @@ flag_change_t = _table(FlagChange)
 non_working_day_t = _table(NonWorkingDay)
 meta_t = _table(Meta)
 feed_t = _table(Feed)
+api_token_t = _table(ApiToken)

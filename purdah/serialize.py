@@ -167,7 +167,7 @@ def check_json(answer: Any) -> dict[str, Any]:
         "reason": decision.cause,
         "reasons": [span_json(s) for s in decision.windows],
         "exemption": grant_json(decision.exemption),
-        "council_agreed_may_post": decision.agreed,
+        "council_agreed_may_post": answer.agreed_may_post,
         "stored_flag": answer.stored_flag,
         "mismatch": answer.mismatch,
         "warnings": [warning_json(w) for w in answer.warnings],

@@ -122,6 +122,13 @@ def test_run_with_serve_answers_http_and_stops_cleanly(tmp_path):
     env = {**os.environ, "PURDAH_DB": str(tmp_path / "run.db")}
     purdah = [sys.executable, "-m", "purdah"]
     subprocess.run([*purdah, "init"], env=env, check=True, capture_output=True)
+    added = subprocess.run(
+        [*purdah, "token", "add", "test"], env=env, check=True, capture_output=True, text=True
+    )
+    healthz = urllib.request.Request(
+        f"http://127.0.0.1:{port}/healthz",
+        headers={"Authorization": f"Bearer {added.stdout.splitlines()[-1]}"},
+    )
     proc = subprocess.Popen(
         [*purdah, "run", "--serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
     )
@@ -130,7 +137,7 @@ def test_run_with_serve_answers_http_and_stops_cleanly(tmp_path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and body is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                with urllib.request.urlopen(healthz, timeout=2) as r:
                     body = json.load(r)
             except OSError:
                 time.sleep(0.2)

@@ -67,6 +67,7 @@ def _register() -> None:
         rules,
         scheduler,
         timetable,
+        tokens,
     )
 
     for command in (
@@ -89,6 +90,7 @@ def _register() -> None:
         imports.feed,
         export.export,
         export.serve,
+        tokens.token,
     ):
         main.add_command(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from purdah.cli.export import web_options
 from purdah.cli.options import db_option
 
 
@@ -25,6 +26,7 @@ from purdah.cli.options import db_option
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="With --serve."
 )
+@web_options
 @db_option
 def run(interval: int, with_http: bool, host: str, port: int, db: str | None) -> None:
     """Run the scheduler in the foreground: reconcile at start-up, at every window boundary,
@@ -42,9 +44,10 @@ def run(interval: int, with_http: bool, host: str, port: int, db: str | None) ->
     if not with_http:
         runner.run_forever()
         return
+    from purdah.cli.export import web_settings
     from purdah.web.server import start_in_thread
 
-    server, thread = start_in_thread(store, host, port, runner)
+    server, thread = start_in_thread(store, host, port, runner, web_settings())
     logging.getLogger("purdah").info("the clerk's page: http://%s:%d/", host, port)
     try:
         runner.run_forever()

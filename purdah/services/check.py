@@ -53,6 +53,8 @@ class CheckAnswer:
     comparable: bool = True  # whether the stored flag is meant to hold at `at`
     # The run-up before a window the council's policy does not restrict in ("yes, but").
     warnings: tuple[RunUpWarning, ...] = ()
+    # The councillor's own agreement to post on the council's accounts, whatever the action.
+    agreed_may_post: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -128,7 +130,15 @@ def check(
     last = datetime.fromisoformat(last_run) if last_run else None
     comparable = stored_flags_apply(last, at, now)
     return CheckAnswer(
-        f"{council}/{slug}", name, action, at, decision, stored, comparable, warnings
+        f"{council}/{slug}",
+        name,
+        action,
+        at,
+        decision,
+        stored,
+        comparable,
+        warnings,
+        bool(agreed),
     )
 
 

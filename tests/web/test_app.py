@@ -12,22 +12,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from purdah.cli import main
-from purdah.clock import LONDON
-from purdah.services.elections import add_election
-from purdah.services.reconcile import reconcile
 from purdah.web.app import create_app
-from tests.services.helpers import SETUP, nottinghamshire
-
-NOW = datetime(2027, 4, 1, 12, tzinfo=LONDON)
-
-
-@pytest.fixture
-def client(sqlite_store):
-    nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
-    add_election(sqlite_store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
-    reconcile(sqlite_store, NOW)
-    return TestClient(create_app(sqlite_store, clock=lambda: NOW))
+from purdah.web.settings import WebSettings
+from tests.web.conftest import NOW
 
 
 def test_council_feed_headers(client):
@@ -87,21 +74,64 @@ def test_api_check_is_the_cli_json(client, sqlite_store, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "params, status",
+    "params, status, error",
     [
-        ({"councillor": "selston/nobody"}, 404),
-        ({"councillor": "nowhere/jane-doe"}, 404),
-        ({"councillor": "jane-doe"}, 422),
-        ({"councillor": "selston/jane-doe", "at": "soon"}, 422),
-        ({"councillor": "selston/jane-doe", "action": "shout"}, 422),
-        ({}, 422),
+        (
+            {"councillor": "selston/nobody"},
+            404,
+            "no councillor 'nobody' in council 'selston': see "
+            "'purdah councillor list --council selston'",
+        ),
+        (
+            {"councillor": "nowhere/jane-doe"},
+            404,
+            "no council 'nowhere' in the register: see 'purdah council list'",
+        ),
+        ({"councillor": "selston/jane-doe", "action": "shout"}, 422, None),
+        ({}, 422, "query parameter 'councillor': Field required"),
     ],
 )
-def test_api_check_errors(client, params, status):
+def test_api_check_errors_have_the_one_shape(client, params, status, error):
+    """Issue 8 point 9: validation errors came back as {"detail": [...]}."""
     response = client.get("/api/check", params=params)
     assert response.status_code == status
     body = response.json()
-    assert "error" in body or "detail" in body
+    assert set(body) == {"error"}, body
+    if error:
+        assert body["error"] == error
+    else:
+        assert body["error"] == "query parameter 'action': Input should be 'promote' or 'post'"
+
+
+def test_an_input_error_and_an_unknown_route_have_the_one_shape(client):
+    bad = client.get("/api/check", params={"councillor": "jane-doe"})
+    assert bad.status_code == 422
+    assert bad.json() == {
+        "error": "query parameter 'councillor' must be written COUNCIL/SLUG, e.g. selston/jane-doe"
+    }
+    soon = client.get("/api/check", params={"councillor": "selston/jane-doe", "at": "soon"})
+    assert soon.status_code == 422
+    assert soon.json()["error"].startswith(
+        "query parameter 'at' is not an ISO 8601 date or datetime: write e.g. 2026-05-07"
+    )
+    impossible = client.get(
+        "/api/check", params={"councillor": "selston/jane-doe", "at": "2027-02-30"}
+    )
+    assert impossible.status_code == 422
+    assert impossible.json()["error"].startswith("at '2027-02-30' is not an ISO 8601 date")
+    assert client.get("/nowhere").json() == {
+        "error": "nothing at /nowhere: see /openapi.json for what is served"
+    }
+    post = client.post("/api/check")
+    assert post.status_code == 405
+    assert post.json() == {
+        "error": "POST is not allowed on /api/check: this service is read-only (GET and HEAD)"
+    }
+
+
+def test_validation_errors_do_not_echo_the_input(client):
+    response = client.get("/api/check", params={"councillor": "a/b", "action": "<b>x</b>"})
+    assert response.status_code == 422 and "<b>" not in response.text
 
 
 def test_api_status(client):
@@ -112,6 +142,62 @@ def test_api_status(client):
         "selston/mayor",
     }
     assert all(r["may_promote"] is False and r["mismatch"] is False for r in rows)
+
+
+def test_head_is_answered_wherever_get_is(client, anon):
+    """Issue 8 point 9: HEAD on the feeds, / and /healthz answered 405."""
+    for path, who in [
+        ("/calendars/selston.ics", anon),
+        ("/calendars/selston/jane-doe.ics", anon),
+        ("/livez", anon),
+        ("/", client),
+        ("/healthz", client),
+        ("/api/check?councillor=selston/jane-doe", client),
+        ("/api/status", client),
+    ]:
+        get, head = who.get(path), who.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["content-length"] == get.headers["content-length"], path
+    feed = anon.get("/calendars/selston.ics")
+    again = anon.head("/calendars/selston.ics", headers={"If-None-Match": feed.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == feed.headers["etag"]
+    assert anon.head("/").status_code == 401
+
+
+def test_a_crafted_host_header_is_escaped_on_the_page(client):
+    """Issue 8 point 9: a crafted Host header ended up unescaped in an href (Starlette
+    takes a Host of host characters, which include ' ( ) = and &)."""
+    evil = "x'onmouseover='alert(1)"
+    page = client.get("/", headers={"Host": evil}).text
+    assert "onmouseover='" not in page
+    assert 'href="webcal://x&#39;onmouseover=&#39;alert(1)/calendars/selston.ics"' in page
+    amp = client.get("/", headers={"Host": "a&amp=b"}).text
+    assert 'href="http://a&amp;amp=b/calendars/selston.ics"' in amp
+
+
+def test_names_from_the_store_are_escaped_on_the_page(client, register):
+    from purdah.services.register import add_councillor
+    from tests.services.helpers import SETUP
+
+    add_councillor(register, "selston/evil", name="<i>Eve</i> & 'Co'", now=SETUP)
+    page = client.get("/").text
+    assert "<i>Eve" not in page and "&lt;i&gt;Eve&lt;/i&gt; &amp; &#39;Co&#39;" in page
+
+
+def test_council_agreed_may_post_is_the_councillors_own_whatever_the_action(
+    client, register, monkeypatch
+):
+    """Issue 8 point 9: it was true for never-agreed councillors when action=promote."""
+    monkeypatch.setenv("PURDAH_DB", register.sqlite_path)
+    for action in ("promote", "post"):
+        for ref, agreed in (("selston/sam-roe", False), ("selston/jane-doe", True)):
+            api = client.get("/api/check", params={"councillor": ref, "action": action}).json()
+            result = CliRunner().invoke(main, ["check", ref, "--action", action, "--json"])
+            cli = json.loads(result.output)
+            assert api["council_agreed_may_post"] is agreed, (ref, action)
+            assert cli["council_agreed_may_post"] is agreed, (ref, action)
 
 
 def test_healthz(client):
@@ -128,21 +214,43 @@ def test_healthz_reports_an_unreachable_store(tmp_path):
     migrate(store)
     store.close()
     path.unlink()
-    response = TestClient(create_app(store, clock=lambda: NOW)).get("/healthz")
+    app = create_app(store, clock=lambda: NOW, settings=WebSettings(trust_proxy_auth=True))
+    client = TestClient(app, client=("127.0.0.1", 5000))
+    response = client.get("/healthz", headers={"X-Forwarded-User": "clerk"})
     assert response.status_code == 503 and response.json()["ok"] is False
+    # A token cannot be checked without the store: 503 in the one error shape, not a 500.
+    token = client.get("/healthz", headers={"Authorization": "Bearer purdah_abc"})
+    assert token.status_code == 503
+    assert token.json() == {"error": "cannot check the token: the store failed (OperationalError)"}
 
 
-def test_openapi_describes_a_read_only_api(client):
-    spec = client.get("/openapi.json").json()
+def test_openapi_describes_a_read_only_api_and_the_one_error_shape(anon):
+    spec = anon.get("/openapi.json").json()
     assert {
         "/api/check",
         "/api/status",
         "/healthz",
+        "/livez",
         "/calendars/{council}.ics",
         "/calendars/{council}/{councillor}.ics",
     } <= set(spec["paths"])
     methods = {method for path in spec["paths"].values() for method in path}
-    assert methods == {"get"}
+    assert methods == {"get"}  # HEAD answers as GET; the description says so
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    assert schemas["Error"]["required"] == ["error"]
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            for code, response in operation["responses"].items():
+                if code.startswith("4"):
+                    assert response["content"]["application/json"]["schema"] == error_ref, (
+                        path,
+                        code,
+                    )
+    assert spec["paths"]["/api/check"]["get"]["security"] == [{"bearer": []}, {"basic": []}]
+    assert "security" not in spec["paths"]["/calendars/{council}.ics"]["get"]
+    assert {"401", "403", "429"} <= set(spec["paths"]["/"]["get"]["responses"])
 
 
 def test_page_shows_who_is_restricted_the_timeline_links_and_feeds(client):
@@ -150,8 +258,8 @@ def test_page_shows_who_is_restricted_the_timeline_links_and_feeds(client):
     assert "<script" not in page
     assert "3 councillors may not be promoted by the council" in page
     assert "local.selston.2027-05-06" in page
-    assert "href='webcal://testserver/calendars/selston.ics'" in page
-    assert "href='http://testserver/calendars/selston/jane-doe.ics'" in page
+    assert 'href="webcal://testserver/calendars/selston.ics"' in page
+    assert 'href="http://testserver/calendars/selston/jane-doe.ics"' in page
     assert "No feeds registered" in page
     one = client.get("/", params={"council": "gedling"}).text
     assert "Gedling Borough Council" in one and "Selston Parish Council" not in one

@@ -41,6 +41,10 @@ def served(tmp_path):
     subprocess.run(
         ["bash", str(CALENDARS / "example" / "load"), purdah, db], check=True, capture_output=True
     )
+    added = subprocess.run(
+        [purdah, "token", "add", "browser", "--db", db], check=True, capture_output=True, text=True
+    )
+    token = added.stdout.splitlines()[-1]
     port = free_port()
     proc = subprocess.Popen(
         [purdah, "serve", "--db", db, "--port", str(port)], stderr=subprocess.PIPE
@@ -49,11 +53,12 @@ def served(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "healthz", timeout=2)
+            urllib.request.urlopen(url + "livez", timeout=2)
             break
         except OSError:
             time.sleep(0.2)
-    yield url
+    # The page is private: a browser signs in with any user name and the token as password.
+    yield url.replace("http://", f"http://browser:{token}@")
     proc.terminate()
     proc.wait(timeout=10)
 

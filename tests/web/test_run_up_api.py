@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from purdah.clock import LONDON
 from purdah.services.elections import add_election
+from purdah.services.tokens import Scope, add_token
 from purdah.web.app import create_app
 from tests.services.helpers import SETUP, nottinghamshire
 
@@ -16,7 +17,11 @@ def test_api_check_warns_in_the_run_up(sqlite_store):
     nottinghamshire(sqlite_store)  # notice-or-statutory: does not restrict in the run-up
     add_election(sqlite_store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
     now = datetime(2027, 3, 20, 12, tzinfo=LONDON)
-    client = TestClient(create_app(sqlite_store, clock=lambda: now))
+    secret = add_token(sqlite_store, "comms", Scope.CHECK).secret
+    client = TestClient(
+        create_app(sqlite_store, clock=lambda: now),
+        headers={"Authorization": f"Bearer {secret}"},
+    )
     response = client.get(
         "/api/check", params={"councillor": "selston/jane-doe", "at": "2027-03-20T10:00"}
     )
