@@ -31,7 +31,7 @@ ENV_DB = "PURDAH_DB"
 # The meta row that records the instant of the last reconcile (written by reconcile, read
 # by check, status and /healthz).
 LAST_RECONCILE_KEY = "last_reconcile_at"
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0007"
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"

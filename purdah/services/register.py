@@ -112,11 +112,23 @@ def _council_row(
     )
 
 
-def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) -> None:
-    """Insert councils and their areas, then recompute windows and reconcile."""
+def _insert_councils(
+    conn: Connection, rows: list[CouncilRow], now: datetime, gss: dict[str, str] | None = None
+) -> list[CouncilRow]:
+    """Insert councils and their areas (each a known area: purdah.services.areas), then
+    recompute windows and reconcile. Returns the rows with their areas' keys."""
+    from dataclasses import replace
+
+    from purdah.services.areas import check_areas
+
     taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")
+    batch = [r.slug for r in rows]
+    rows = [
+        replace(r, within=tuple(check_areas(conn, r.within, "--within area", also=batch)))
+        for r in rows
+    ]
     for row in rows:
         new_id = conn.execute(
             sa.insert(council_t).values(
@@ -127,6 +139,7 @@ def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) ->
                 start_policy=row.start_policy,
                 end_policy=row.end_policy,
                 scope=row.scope,
+                gss=(gss or {}).get(row.slug),
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
@@ -136,6 +149,7 @@ def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) ->
             )
     recompute_windows(conn, now)
     reconcile_in(conn, now)
+    return rows
 
 
 def add_council(
@@ -153,7 +167,7 @@ def add_council(
 ) -> CouncilRow:
     row = _council_row(slug, name, nation, kind, within, start_policy, end_policy, scope)
     with store.write() as conn:
-        _insert_councils(conn, [row], now)
+        (row,) = _insert_councils(conn, [row], now)
     return row
 
 
