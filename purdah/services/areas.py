@@ -335,7 +335,9 @@ def show_council(store: Store, slug: str) -> CouncilView:
     with store.read() as conn:
         cid = council_id(conn, slug)
         row = conn.execute(sa.select(council_t).where(C.id == cid)).one()
-        within = list(conn.execute(sa.select(A.area).where(A.council_id == cid)).scalars())
+        within = list(
+            conn.execute(sa.select(A.area).where(A.council_id == cid).order_by(A.id)).scalars()
+        )
         councillors = conn.execute(
             sa.select(sa.func.count()).where(councillor_t.c.council_id == cid)
         ).scalar_one()
@@ -351,8 +353,6 @@ def show_council(store: Store, slug: str) -> CouncilView:
             chain.append(ChainMember(other.gss or "", other.name, other.kind, key))
         else:
             chain.append(ChainMember("", key, "area", key, "not in the area register"))
-    order = {"nation": 1}
-    chain.sort(key=lambda m: order.get(m.kind, 0))
     for key in (row.nation.lower(), UK_AREA):
         area = register.by_key.get(key)
         if area is not None and all(m.slug != key for m in chain):
@@ -476,7 +476,9 @@ def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Re
             conn.execute(
                 sa.update(council_t)
                 .where(C.id == cid)
-                .values(slug=f"{row}-removed-{now.strftime('%Y%m%d%H%M%S')}", kind=RETIRED)
+                .values(
+                    slug=f"{row}-removed-{now.strftime('%Y%m%d%H%M%S')}", kind=RETIRED, gss=None
+                )
             )
             conn.execute(sa.delete(council_area_t).where(A.council_id == cid))
         else:
@@ -557,3 +559,68 @@ def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishIm
             ],
         )
     return ParishImport(str(path), vintage, len(rows), new, changed)
+
+
+@dataclass(frozen=True)
+class Added:
+    council: object  # services.register.CouncilRow
+    gss: str
+    chain: list[ChainMember]
+
+
+def add_from_register(
+    store: Store,
+    *,
+    gss: str | None = None,
+    slug: str | None = None,
+    name: str | None = None,
+    start_policy: str = "statutory",
+    end_policy: str = "close-of-poll",
+    scope: str = "council",
+    now: datetime,
+) -> Added:
+    """Register the council a GSS code (or a principal council's Democracy Club slug)
+    names, with every area of its chain: district, county, combined authority, police
+    area (the nation and the UK are implied)."""
+    from purdah.services.register import _council_row, _insert_councils
+
+    with store.write() as conn:
+        plan = plan_from_register(conn, gss=gss, slug=slug, name=name)
+        already = conn.execute(sa.select(C.slug).where(C.gss == plan.gss)).scalar()
+        if already is not None:
+            raise InputError(f"{plan.gss} is already registered as council {already}")
+        row = _council_row(
+            plan.slug, plan.name, plan.nation, plan.kind, plan.within, start_policy, end_policy, scope
+        )
+        if conn.execute(sa.select(C.id).where(C.slug == row.slug)).first():
+            raise InputError(
+                f"a council with slug {row.slug!r} is already registered: give --slug, e.g. "
+                f"--slug {row.slug}-{(plan.chain[0].slug if plan.chain else 'parish')}"
+            )
+        (row,) = _insert_councils(conn, [row], now, gss={row.slug: plan.gss})
+    return Added(row, plan.gss, plan.chain)
+
+
+def place_election_area(conn: Connection, area: str, election_type: str, by_election: bool) -> str:
+    """The key of the area an election id names, or InputError with suggestions when it
+    names none that is known. A parliamentary by-election's constituency is taken as it
+    is (constituencies are not in the register: councils list them with --within)."""
+    if election_type == "parl" and by_election:
+        return area
+    if election_type == "pcc":
+        register = register_for(conn)
+        police = register.by_key.get(f"{area.removesuffix('-police')}-police")
+        if police is not None:
+            return area.removesuffix("-police")
+    return check_area(conn, area, "election area")
+
+
+def nation_of(conn: Connection, key: str | None) -> str | None:
+    """The nation of a registered council or a shipped area, if known (ENG, WLS ...)."""
+    if not key:
+        return None
+    nation = conn.execute(sa.select(C.nation).where(C.slug == key)).scalar()
+    if nation:
+        return str(nation)
+    area = register_for(conn).lookup(key)
+    return area.nation if area is not None and area.nation else None

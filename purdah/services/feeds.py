@@ -118,6 +118,9 @@ def add_feed(
         if not path.is_file():
             raise InputError(f"{location}: no such file (a feed is an http(s) URL or a file)")
         location = str(path.resolve())
+    from purdah.services.importer import checked_options
+
+    options = checked_options(store, options)
     feed_name = (name or _name_for(location)).strip().lower()
     if not re.match(r"^[a-z0-9][a-z0-9-]*$", feed_name):
         raise InputError(f"feed name {feed_name!r}: use lower-case letters, digits and hyphens")

@@ -116,6 +116,7 @@ def import_sources(
     if until < since:
         raise PurdahError(f"--until {until} is before --since {since}")
     report = ImportReport(dry_run=dry_run)
+    options = checked_options(store, options)
     council_nation = _council_nation(store, options.council)
     classify_options = Options(
         options.council,
@@ -158,6 +159,18 @@ def import_sources(
     except _DryRun:
         pass
     return report
+
+
+def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
+    """--area must name a known area (purdah.services.areas); aliases become keys."""
+    if not options.area:
+        return options
+    from dataclasses import replace
+
+    from purdah.services.areas import check_area
+
+    with store.read() as conn:
+        return replace(options, area=check_area(conn, options.area, "--area"))
 
 
 def _council_nation(store: Store, council: str | None) -> str | None:
@@ -234,10 +247,30 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
 def _nation_for(conn: Connection, poll: Poll) -> str | None:
     if poll.nation:
         return poll.nation
-    nation = conn.execute(
-        sa.select(council_t.c.nation).where(council_t.c.slug == poll.area)
-    ).scalar()
-    return str(nation) if nation else None
+    from purdah.services.areas import nation_of
+
+    return nation_of(conn, poll.area)
+
+
+def _placed(conn: Connection, read: _Read, poll: Poll, report: ImportReport) -> Poll:
+    """The poll with its area as a known key; a warning where the area is not known."""
+    from dataclasses import replace
+
+    from purdah.services.areas import place_election_area, suggest_for
+
+    try:
+        parsed = parse_election_id(poll.election_id)
+        key = place_election_area(conn, poll.area, parsed.type, parsed.by_election)
+    except PurdahError:
+        close = suggest_for(conn, poll.area)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        report.warnings.append(
+            f"{read.label}: event {poll.occurrence.uid!r}: area {poll.area!r} is neither "
+            f"registered nor in the area register{hint}: no council is covered by "
+            f"{poll.election_id} until one is registered within it"
+        )
+        return poll
+    return poll if key == poll.area else replace(poll, area=key)
 
 
 def _apply_poll(
@@ -253,6 +286,7 @@ def _apply_poll(
     title = event.summary
     source = read.source
     report.warnings += [f"{read.label}: event {event.uid!r}: {note}" for note in poll.notes]
+    poll = _placed(conn, read, poll, report)
     nation = _nation_for(conn, poll) if poll.type in ("local", "ref") else poll.nation
     try:
         parsed = parse_election_id(poll.election_id)

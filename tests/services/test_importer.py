@@ -181,6 +181,6 @@ def test_poll_of_another_kind_in_a_council_calendar_is_reported(store):
 def test_a_local_poll_without_a_nation_is_skipped_with_the_reason(store, tmp_path):
     nottinghamshire(store)
     path = calendar(tmp_path, "p.ics", [("a", "20270506", "")])
-    report = run(store, path, options=ImportOptions(area="somewhere-else"))
+    report = run(store, path, options=ImportOptions(area="uk"))
     [(uid, _summary, reason)] = report.skipped
     assert uid == "a" and "give --nation" in reason
