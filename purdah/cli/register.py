@@ -124,7 +124,9 @@ def council_add(
     if not slug or missing:
         raise click.UsageError(
             "give --gss CODE (or a known Democracy Club SLUG alone) to add a council from the "
-            "area register, or SLUG with " + ", ".join(missing or ["--name"]) + " to add one by hand"
+            "area register, or SLUG with "
+            + ", ".join(missing or ["--name"])
+            + " to add one by hand"
         )
     from purdah.services.register import add_council
 
@@ -242,9 +244,7 @@ def council_show(slug: str, db: str | None, as_json: bool) -> None:
 @click.option("--name", default=None)
 @click.option("--slug", "new_slug", default=None, help="A new slug.")
 @click.option("--within", "add_within", multiple=True, metavar="AREA", help="Add an area.")
-@click.option(
-    "--drop-within", "drop_within", multiple=True, metavar="AREA", help="Remove an area."
-)
+@click.option("--drop-within", "drop_within", multiple=True, metavar="AREA", help="Remove an area.")
 @click.option(
     "--start-policy",
     type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.coverage import UK_AREA, mayor_holds_police, normalise_area
-from purdah.errors import InputError, NotFound
+from purdah.errors import InputError
 from purdah.models import (
     council_area_t,
     council_t,
@@ -109,7 +110,9 @@ def register_for(conn: Connection) -> AreaRegister:
     if not rows:
         return shipped()
     vintage = rows[0].vintage
-    return with_parishes(((r.gss, r.name, r.district, f"imported {vintage}") for r in rows), vintage)
+    return with_parishes(
+        ((r.gss, r.name, r.district, f"imported {vintage}") for r in rows), vintage
+    )
 
 
 def vintage_text(register: AreaRegister) -> str:
@@ -398,8 +401,8 @@ def edit_council(
 ) -> CouncilView:
     """Mend a council: rename it, change its slug, policies or scope, add or drop areas
     it lies within (each added area checked). Windows and flags follow at once."""
-    from purdah.services.register import SCOPES, council_id
     from purdah.services.reconcile import reconcile_in
+    from purdah.services.register import SCOPES, council_id
     from purdah.services.windows import recompute_windows
     from purdah.timetable import EndPolicy, StartPolicy
 
@@ -455,8 +458,8 @@ def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Re
     """Remove a council. Refused while it has councillors, unless `force`: then the
     councillors' flag history is kept (their rows are kept under a retired council and
     marked so that no window covers them)."""
-    from purdah.services.register import council_id
     from purdah.services.reconcile import reconcile_in
+    from purdah.services.register import council_id
     from purdah.services.windows import recompute_windows
 
     with store.write() as conn:
@@ -590,7 +593,14 @@ def add_from_register(
         if already is not None:
             raise InputError(f"{plan.gss} is already registered as council {already}")
         row = _council_row(
-            plan.slug, plan.name, plan.nation, plan.kind, plan.within, start_policy, end_policy, scope
+            plan.slug,
+            plan.name,
+            plan.nation,
+            plan.kind,
+            plan.within,
+            start_policy,
+            end_policy,
+            scope,
         )
         if conn.execute(sa.select(C.id).where(C.slug == row.slug)).first():
             raise InputError(
@@ -624,3 +634,55 @@ def nation_of(conn: Connection, key: str | None) -> str | None:
         return str(nation)
     area = register_for(conn).lookup(key)
     return area.nation if area is not None and area.nation else None
+
+
+def election_placer(conn: Connection) -> Any:
+    """For the EveryElection adapter: the area key and nation of one election, placed by
+    its organisation (register code, GSS code, slug) or its id; (None, reason) if none."""
+    from purdah.coverage import default_area
+    from purdah.ids import ElectionId, Nation
+
+    register = register_for(conn)
+    registered = {r.slug: r.nation for r in conn.execute(sa.select(C.slug, C.nation))}
+
+    def place(p: ElectionId, e: dict[str, Any]) -> tuple[str | None, str | None]:
+        org = e.get("organisation") if isinstance(e.get("organisation"), dict) else {}
+        territory = str(org.get("territory_code") or "") or None
+        nation = territory if territory in ("ENG", "WLS", "SCT", "NIR") else None
+        if p.type == "parl" and p.by_election:
+            division = e.get("division") if isinstance(e.get("division"), dict) else {}
+            code = str(division.get("official_identifier") or "").removeprefix("gss:")
+            nation = nation or {"E": "ENG", "W": "WLS", "S": "SCT", "N": "NIR"}.get(code[:1])
+            return str(division.get("slug") or p.division or "") or None, nation
+        if p.type == "pcc":
+            slug = str(org.get("slug") or p.organisation or "")
+            police = register.by_key.get(f"{slug}-police")
+            if police is not None:
+                return slug, police.nation
+            return None, f"police area {slug!r} is not in the area register: import with --area"
+        if p.type in ("local", "mayor", "ref") or p.organisation:
+            ident = str(org.get("official_identifier") or "").removeprefix("gss:")
+            for candidate in (ident, org.get("slug"), p.organisation):
+                if not candidate:
+                    continue
+                text = str(candidate)
+                if text.lower() in registered:
+                    return text.lower(), registered[text.lower()]
+                area = register.lookup(text)
+                if area is not None and area.key:
+                    if area.ended:
+                        area = register.current(area)
+                    return area.key, area.nation or nation
+            if p.type == "mayor" and p.organisation == "london":
+                return "london", "ENG"
+            name = org.get("official_name") or ident or p.organisation
+            if p.organisation is None and p.type in ("local", "mayor", "pcc", "ref"):
+                return None, f"{p.text} is a group id with no organisation: its children are"
+            return None, (
+                f"organisation {name!r} is not in the area register: register the council, "
+                "or import this election with --area"
+            )
+        area_key = default_area(p, Nation.UK)
+        return area_key, nation
+
+    return place

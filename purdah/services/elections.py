@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.coverage import default_area
-from purdah.services.areas import check_area, nation_of, place_election_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
+from purdah.services.areas import check_area, nation_of, place_election_area
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
 from purdah.store import Store

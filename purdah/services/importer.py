@@ -11,7 +11,7 @@ transaction. A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class ImportOptions:
     every_event: bool = False
     since: date | None = None
     until: date | None = None
+    format: str | None = None  # "everyelection", else recognised by content
 
 
 @dataclass
@@ -82,6 +83,8 @@ class _Read:
     polls: list[Poll]
     notices: list[Notice]
     problems: list[Problem]
+    partial: bool = False  # an incremental EveryElection sync: absence is not removal
+    withdraw: tuple[str, ...] = ()  # keys the source says were deleted
 
 
 class _DryRun(Exception):
@@ -104,6 +107,7 @@ def import_sources(
     names: list[str] | None = None,
     data: list[bytes] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    partial: bool = False,
 ) -> ImportReport:
     """Import every source in `locations` (files or URLs), or none of them.
 
@@ -131,6 +135,13 @@ def import_sources(
         name = names[index] if names else source_name(location)
         raw = data[index] if data else fetch(location, max_bytes=limits.max_bytes).data
         assert raw is not None
+        from purdah.sources import everyelection
+
+        if options.format == everyelection.FORMAT or everyelection.looks_like(raw):
+            read = _read_everyelection(store, raw, location, name, limits, report, partial)
+            reads.append(read)
+            report.sources.append(name)
+            continue
         result = read_calendar(raw, location, since, until, limits)
         polls, notices = [], []
         skipped: dict[tuple[str, str], list[Skip]] = {}
@@ -161,11 +172,55 @@ def import_sources(
     return report
 
 
+def _read_everyelection(
+    store: Store,
+    raw: bytes,
+    location: str,
+    name: str,
+    limits: Limits,
+    report: ImportReport,
+    partial: bool,
+) -> _Read:
+    """EveryElection JSON (purdah.sources.everyelection) as polls, placed without --area."""
+    from purdah.ical.reader import Occurrence
+    from purdah.services.areas import election_placer
+    from purdah.sources import everyelection
+
+    def get(url: str) -> bytes:
+        data = fetch(url, max_bytes=limits.max_bytes).data
+        assert data is not None
+        return data
+
+    try:
+        elections, notes = everyelection.fetch_pages(raw, location, get)
+    except everyelection.EveryElectionError as exc:
+        raise FeedRejected(str(exc)) from None
+    with store.read() as conn:
+        plan = everyelection.plan(elections, election_placer(conn))
+    polls = []
+    for ee in plan.polls:
+        if ee.deleted:
+            continue
+        extra = {}
+        if ee.notice_deadline:
+            extra["X-EE-NOTICE-DEADLINE"] = ee.notice_deadline.isoformat()
+        if ee.original_date:
+            extra["X-PURDAH-ORIGINAL-DATE"] = ee.original_date.isoformat()
+        event = Occurrence(
+            ee.key, None, ee.title, "", (), "", extra, ee.poll_date, ee.cancelled, 0, None
+        )
+        polls.append(Poll(event, ee.election_id, ee.type, ee.area, ee.nation, ee.notes))
+    report.skipped += plan.skipped
+    report.warnings += [f"{location}: {note}" for note in notes]
+    deleted = tuple(ee.key for ee in plan.polls if ee.deleted)
+    partial = partial or bool(notes)
+    return _Read(name, location, polls, [], [], partial=partial, withdraw=deleted)
+
+
 def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
     """--area must name a known area (purdah.services.areas); aliases become keys."""
     if not options.area:
         return options
-    from dataclasses import replace
 
     from purdah.services.areas import check_area
 
@@ -192,12 +247,16 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         row.source_uid: row
         for row in conn.execute(sa.select(election_t).where(E.source == read.source))
     }
+    polls = [_placed(conn, read, poll, report) for poll in read.polls]
+    read = replace(read, polls=polls)
+    _adopt(conn, read, existing, report, now)
     active_before = sum(1 for row in existing.values() if row.status not in INACTIVE)
     # Polls present in the source, cancelled ones included: a cancelled event that is still
     # there shows the download is whole.
     present = len({p.occurrence.key for p in read.polls})
     if (
         active_before
+        and not read.partial
         and not force
         and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
     ):
@@ -217,7 +276,8 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         if planned is not None:
             report.elections.append(planned)
     for key, row in existing.items():
-        if key not in seen and row.status not in INACTIVE:
+        gone = key in read.withdraw or (not read.partial and key not in seen)
+        if gone and row.status not in INACTIVE:
             conn.execute(
                 sa.update(election_t)
                 .where(E.id == row.id)
@@ -252,9 +312,43 @@ def _nation_for(conn: Connection, poll: Poll) -> str | None:
     return nation_of(conn, poll.area)
 
 
+def _adopt(
+    conn: Connection, read: _Read, existing: dict[str, Any], report: ImportReport, now: datetime
+) -> None:
+    """Events already imported from another file (a fresh download saved as
+    `ashfield (1).ics`): RFC 5545 UIDs are globally unique, so an event whose UID was
+    imported from another file for the same area is the same event. Its row moves to this
+    source and is updated by UID, not recorded twice. Scope: the area the poll is held
+    in (two councils' calendars that both number their events 1, 2, 3 stay apart); feeds
+    and URLs are not adopted from (they are refreshed by their own name)."""
+    missing = {p.occurrence.key: p for p in read.polls if p.occurrence.key not in existing}
+    if not missing or is_url(read.source) or read.source.startswith("feed:"):
+        return
+    rows = conn.execute(
+        sa.select(election_t).where(
+            E.source_uid.in_(list(missing)),
+            E.source != read.source,
+            ~E.source.like("feed:%"),
+            ~E.source.like("http%"),
+            E.source != "manual",
+        )
+    ).all()
+    for row in rows:
+        poll = missing.get(row.source_uid)
+        if poll is None or row.area != poll.area or row.source_uid in existing:
+            continue
+        conn.execute(
+            sa.update(election_t).where(E.id == row.id).values(source=read.source, updated_at=now)
+        )
+        existing[row.source_uid] = conn.execute(sa.select(election_t).where(E.id == row.id)).one()
+        report.warnings.append(
+            f"{read.label}: event {row.source_uid!r} ({row.election_id}) was imported from "
+            f"{row.source}; it is the same event (same UID and area), updated from this file"
+        )
+
+
 def _placed(conn: Connection, read: _Read, poll: Poll, report: ImportReport) -> Poll:
     """The poll with its area as a known key; a warning where the area is not known."""
-    from dataclasses import replace
 
     from purdah.services.areas import place_election_area, suggest_for
 
@@ -286,7 +380,6 @@ def _apply_poll(
     title = event.summary
     source = read.source
     report.warnings += [f"{read.label}: event {event.uid!r}: {note}" for note in poll.notes]
-    poll = _placed(conn, read, poll, report)
     nation = _nation_for(conn, poll) if poll.type in ("local", "ref") else poll.nation
     try:
         parsed = parse_election_id(poll.election_id)
@@ -301,6 +394,14 @@ def _apply_poll(
         return None
     report.warnings += [f"{read.label}: event {event.uid!r}: {w}" for w in tt.warnings]
     stored_nation = None if tt.nation is Nation.UK else tt.nation.value
+    deadline = event.extra.get("X-EE-NOTICE-DEADLINE")
+    if deadline and tt.notice_latest and deadline != tt.notice_latest.isoformat():
+        report.warnings.append(
+            f"{read.label}: {poll.election_id}: EveryElection's notice of election deadline "
+            f"is {deadline}, purdah's statutory latest date is {tt.notice_latest}; purdah's "
+            "date is used: check the timetable"
+        )
+    original = event.extra.get("X-PURDAH-ORIGINAL-DATE")
 
     def planned(status: str, action: str, election_id: str) -> Planned:
         return Planned(
@@ -332,7 +433,8 @@ def _apply_poll(
                 area=poll.area,
                 nation=stored_nation,
                 poll_date=event.poll_date,
-                status="scheduled",
+                original_poll_date=date.fromisoformat(original) if original else None,
+                status="moved" if original else "scheduled",
                 source=source,
                 source_uid=event.key,
                 title=title,
@@ -340,7 +442,7 @@ def _apply_poll(
                 updated_at=now,
             )
         )
-        return planned("scheduled", "new", poll.election_id)
+        return planned("moved" if original else "scheduled", "new", poll.election_id)
     if event.cancelled:
         if row.status == "cancelled":
             return planned("cancelled", "unchanged", row.election_id)

@@ -132,7 +132,9 @@ def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
     for election in elections:
         parsed = parse_election_id(election.election_id)
         cache: dict[tuple[str, str], Any] = {}
-        covered = {c for key in covering_keys(election.type, election.area) for c in by_area.get(key, ())}
+        covered = {
+            c for key in covering_keys(election.type, election.area) for c in by_area.get(key, ())
+        }
         for cid in sorted(covered):
             council = councils[cid]
             key = (council.start_policy, council.end_policy)

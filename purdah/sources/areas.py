@@ -27,7 +27,9 @@ PRINCIPAL = frozenset(
     {"district", "county", "unitary", "metropolitan", "london-borough", "city-of-london"}
 )
 PARISH = frozenset({"parish", "community"})
-COMBINED = frozenset({"combined-authority", "combined-county-authority", "greater-london-authority"})
+COMBINED = frozenset(
+    {"combined-authority", "combined-county-authority", "greater-london-authority"}
+)
 
 
 @dataclass(frozen=True)

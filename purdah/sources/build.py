@@ -232,7 +232,10 @@ def build_rows(sources: Path) -> list[dict[str, str]]:
 
     current_first = sorted(
         authorities,
-        key=lambda r: (bool(r["end-date"] or r["local-authority-code"] in _ABOLISHED_COMBINED), r["gss-code"]),
+        key=lambda r: (
+            bool(r["end-date"] or r["local-authority-code"] in _ABOLISHED_COMBINED),
+            r["gss-code"],
+        ),
     )
     taken = {row[3] for row in _ADDED_COMBINED}
     for row in current_first:
