@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -32,6 +32,9 @@ from purdah.models import (
 from purdah.sources.areas import PARISH, PRINCIPAL, Area, AreaRegister, shipped, with_parishes
 from purdah.sources.build import slugify
 from purdah.store import Store
+
+if TYPE_CHECKING:
+    from purdah.services.register import CouncilRow
 
 C = council_t.c
 A = council_area_t.c
@@ -566,7 +569,7 @@ def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishIm
 
 @dataclass(frozen=True)
 class Added:
-    council: object  # services.register.CouncilRow
+    council: CouncilRow
     gss: str
     chain: list[ChainMember]
 
@@ -646,11 +649,11 @@ def election_placer(conn: Connection) -> Any:
     registered = {r.slug: r.nation for r in conn.execute(sa.select(C.slug, C.nation))}
 
     def place(p: ElectionId, e: dict[str, Any]) -> tuple[str | None, str | None]:
-        org = e.get("organisation") if isinstance(e.get("organisation"), dict) else {}
+        org: dict[str, Any] = e["organisation"] if isinstance(e.get("organisation"), dict) else {}
         territory = str(org.get("territory_code") or "") or None
         nation = territory if territory in ("ENG", "WLS", "SCT", "NIR") else None
         if p.type == "parl" and p.by_election:
-            division = e.get("division") if isinstance(e.get("division"), dict) else {}
+            division: dict[str, Any] = e["division"] if isinstance(e.get("division"), dict) else {}
             code = str(division.get("official_identifier") or "").removeprefix("gss:")
             nation = nation or {"E": "ENG", "W": "WLS", "S": "SCT", "N": "NIR"}.get(code[:1])
             return str(division.get("slug") or p.division or "") or None, nation
@@ -686,3 +689,17 @@ def election_placer(conn: Connection) -> Any:
         return area_key, nation
 
     return place
+
+
+def register_summary(store: Store) -> dict[str, Any]:
+    """The register's vintage and how many areas of each kind it holds."""
+    from collections import Counter
+
+    with store.read() as conn:
+        register = register_for(conn)
+    counts = Counter(a.kind for a in register.by_gss.values() if not a.ended)
+    return {
+        "vintage": vintage_text(register),
+        "counts": dict(sorted(counts.items())),
+        "abolished": sum(1 for a in register.by_gss.values() if a.ended),
+    }
