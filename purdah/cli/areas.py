@@ -20,7 +20,7 @@ def areas() -> None:
 @json_option
 def areas_info(db: str | None, as_json: bool) -> None:
     """What the area register holds and how old its data is."""
-    from purdah.services.areas import register_summary
+    from purdah.services.area_find import register_summary
 
     summary = register_summary(open_db(db))
     if as_json:

@@ -167,7 +167,7 @@ def _member_line(member: Any) -> str:
 def council_find(text: str, limit: int, db: str | None, as_json: bool) -> None:
     """Search the area register by name, GSS code, register code or slug."""
     from purdah.cli.render import chain_json
-    from purdah.services.areas import find_areas
+    from purdah.services.area_find import find_areas
 
     result = find_areas(open_db(db), text, limit=limit)
     if as_json:

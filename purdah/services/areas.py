@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from purdah.coverage import UK_AREA, mayor_holds_police, normalise_area
+from purdah.coverage import UK_AREA, normalise_area
 from purdah.errors import InputError
 from purdah.models import (
     council_area_t,
@@ -29,7 +29,13 @@ from purdah.models import (
     election_t,
     parish_lookup_t,
 )
-from purdah.sources.areas import PARISH, PRINCIPAL, Area, AreaRegister, shipped, with_parishes
+from purdah.services.area_find import (
+    ChainMember,
+    _member,
+    _overlaid,
+    vintage_text,
+)
+from purdah.sources.areas import PARISH, PRINCIPAL, Area, AreaRegister, shipped
 from purdah.sources.build import slugify
 from purdah.store import Store
 
@@ -46,32 +52,6 @@ _COUNCIL_KIND = {
     "combined-county-authority": "combined-authority",
     "greater-london-authority": "combined-authority",
 }
-
-
-@dataclass(frozen=True)
-class ChainMember:
-    gss: str
-    name: str
-    kind: str
-    slug: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Found:
-    area: ChainMember
-    nation: str
-    chain: list[ChainMember]
-    ended: str = ""
-    successor: str = ""
-
-
-@dataclass(frozen=True)
-class FindResult:
-    query: str
-    found: list[Found]
-    total: int
-    vintage: str
 
 
 @dataclass(frozen=True)
@@ -110,38 +90,7 @@ def register_for(conn: Connection) -> AreaRegister:
             parish_lookup_t.c.vintage,
         )
     ).all()
-    if not rows:
-        return shipped()
-    vintage = rows[0].vintage
-    return with_parishes(
-        ((r.gss, r.name, r.district, f"imported {vintage}") for r in rows), vintage
-    )
-
-
-def vintage_text(register: AreaRegister) -> str:
-    text = f"area register: {register.vintage}"
-    if register.overlay:
-        text += f"; parishes from the clerk's import ({register.overlay})"
-    return text
-
-
-def _member(register: AreaRegister, area: Area) -> ChainMember:
-    note = area.note
-    if area.kind == "police-area" and mayor_holds_police(area.code):
-        note = note or "no PCC election: the mayor holds the police functions"
-    return ChainMember(area.gss, area.name, area.kind, area.key, note)
-
-
-def _found(register: AreaRegister, area: Area) -> Found:
-    chain = [_member(register, a) for a in register.chain(area)]
-    return Found(_member(register, area), area.nation, chain, area.ended, area.successor)
-
-
-def find_areas(store: Store, text: str, *, limit: int = 20) -> FindResult:
-    with store.read() as conn:
-        register = register_for(conn)
-    hits, total = register.find(text, limit)
-    return FindResult(text, [_found(register, a) for a in hits], total, vintage_text(register))
+    return _overlaid([tuple(r) for r in rows])
 
 
 # ---- known areas and "did you mean" -------------------------------------------------
@@ -689,17 +638,3 @@ def election_placer(conn: Connection) -> Any:
         return area_key, nation
 
     return place
-
-
-def register_summary(store: Store) -> dict[str, Any]:
-    """The register's vintage and how many areas of each kind it holds."""
-    from collections import Counter
-
-    with store.read() as conn:
-        register = register_for(conn)
-    counts = Counter(a.kind for a in register.by_gss.values() if not a.ended)
-    return {
-        "vintage": vintage_text(register),
-        "counts": dict(sorted(counts.items())),
-        "abolished": sum(1 for a in register.by_gss.values() if a.ended),
-    }

@@ -23,6 +23,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 
+_COLUMNS = (
+    "gss", "kind", "name", "key", "nation", "code", "district", "county", "combined",
+    "police", "ended", "successor", "aliases", "note",
+)  # fmt: skip
 PRINCIPAL = frozenset(
     {"district", "county", "unitary", "metropolitan", "london-borough", "city-of-london"}
 )
@@ -145,26 +149,30 @@ def _kind_rank(kind: str) -> int:
 
 
 def parse_table(text: str) -> AreaRegister:
-    lines = text.splitlines()
-    vintage = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else ""
+    first, _, rest = text.partition("\n")
+    vintage = first.lstrip("# ").strip() if first.startswith("#") else ""
     register = AreaRegister(vintage)
-    for row in csv.DictReader(io.StringIO("\n".join(lines[1:]))):
+    rows = csv.reader(io.StringIO(rest if vintage else text))
+    header = next(rows)
+    if tuple(header) != _COLUMNS:
+        raise ValueError(f"the area table's columns are {header}, not {_COLUMNS}")
+    for gss, kind, name, key, nation, code, dis, cty, comb, pol, end, succ, al, note in rows:
         register.add(
             Area(
-                gss=row["gss"],
-                kind=row["kind"],
-                name=row["name"],
-                key=row["key"],
-                nation=row["nation"],
-                code=row["code"],
-                district=row["district"],
-                county=row["county"],
-                combined=row["combined"],
-                police=row["police"],
-                ended=row["ended"],
-                successor=row["successor"],
-                aliases=tuple(a for a in row["aliases"].split(";") if a),
-                note=row["note"],
+                gss,
+                kind,
+                name,
+                key,
+                nation,
+                code,
+                dis,
+                cty,
+                comb,
+                pol,
+                end,
+                succ,
+                tuple(al.split(";")) if al else (),
+                note,
             )
         )
     return register
