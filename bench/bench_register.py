@@ -48,6 +48,12 @@ def main() -> None:
             subprocess.run([*PURDAH, "init"], check=True, capture_output=True, env=env)
 
         add = timed(["council", "add", "--gss", "E04007786"], env, setup=fresh)
+        by_hand = timed(
+            ["council", "add", "selston", "--name", "Selston Parish Council", "--nation", "ENG",
+             "--kind", "parish", "--within", "ashfield", "--within", "nottinghamshire"],
+            env,
+            setup=fresh,
+        )  # fmt: skip
     sys.path.insert(0, str(ROOT))
     from purdah.sources import areas
 
@@ -60,6 +66,7 @@ def main() -> None:
         "council_find_name_ratio": round(find_name / baseline, 2),
         "council_find_code_json_ratio": round(find_code / baseline, 2),
         "council_add_gss_ratio": round(add / baseline, 2),
+        "council_add_by_hand_ratio": round(by_hand / baseline, 2),
         "load_table_in_process_s": round(load, 3),
         "shipped_table_bytes": table.stat().st_size,
         "sources_bytes": sum(p.stat().st_size for p in (ROOT / "data" / "sources").glob("*.csv")),

@@ -47,7 +47,9 @@ def test_selston_by_gss_alone_is_restricted_by_its_whole_chain_and_not_by_rother
         assert added.exit_code == 0, (election, added.output)
     assert _windows("selston") == set(covering)
     check = run("check", "selston/jane-doe", "--at", "2027-04-20")
-    assert "may promote: no" in check.output.lower() or check.exit_code != 0, check.output
+    assert check.exit_code == 1, check.output
+    assert "MAY NOT be promoted" in check.output.splitlines()[0]
+    assert "local.ashfield.2027-05-06" in check.output
 
 
 def test_a_county_election_does_not_cover_a_city_that_only_shares_its_police_area(db):
