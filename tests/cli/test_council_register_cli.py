@@ -201,3 +201,56 @@ def test_edit_mends_a_wrong_area(db):
     assert result.output.splitlines() == [
         "council kingsteignton: Kingsteignton Town Council (town, ENG), within teignbridge, devon"
     ]
+
+
+def test_council_import_refuses_a_typo_in_within(db, tmp_path):
+    path = tmp_path / "councils.csv"
+    path.write_text("slug,name,nation,kind,within\nannesley,Annesley PC,ENG,parish,ashfeild\n")
+    result = run("council", "import", str(path))
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "Error: unknown --within area 'ashfeild': did you mean ashfield?"
+    ]
+    assert json.loads(run("council", "list", "--json").output) == []
+
+
+def test_areas_import_loads_a_newer_parish_lookup_and_find_says_so(db, tmp_path):
+    path = tmp_path / "par23.csv"
+    path.write_text(
+        "PAR23CD,PAR23NM,LAD23CD\n"
+        "E04013999,New Selston Lea,E07000170\n"
+        "E04007786,Selston,E07000170\n"
+    )
+    result = run("areas", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "imported 2 parishes from par23.csv, PAR23 (2023): 1 new, 0 changed since the "
+        "shipped lookup"
+    ]
+    found = run("council", "find", "E04013999")
+    assert found.output.splitlines()[0] == "E04013999  New Selston Lea (parish, ENG)"
+    assert found.output.splitlines()[-1].endswith(
+        "; parishes from the clerk's import (par23.csv, PAR23 (2023))"
+    )
+    added = run("council", "add", "--gss", "E04013999", "--json")
+    assert json.loads(added.output)["within"] == [
+        "ashfield", "nottinghamshire", "east-midlands-cca", "nottinghamshire-police",
+    ]  # fmt: skip
+
+
+def test_areas_import_refuses_a_bad_file_and_changes_nothing(db, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("PAR23CD,PAR23NM,LAD23CD\nE04013999,New Place,E99999999\n")
+    result = run("areas", "import", str(path))
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {path}:2: LAD23CD 'E99999999' is not a district in the register",
+    ]
+    assert run("council", "find", "E04013999").output.startswith("0 found.")
+
+
+def test_areas_info_counts_the_register(db):
+    data = json.loads(run("areas", "info", "--json").output)
+    assert data["counts"]["police-area"] == 43
+    assert data["counts"]["parish"] == 10464 and data["counts"]["community"] == 877
