@@ -39,7 +39,7 @@ def test_selston_by_gss_alone_is_restricted_by_its_whole_chain_and_not_by_rother
         "local.nottinghamshire.2029-05-03",  # the county
         "pcc.nottinghamshire.2028-05-04",  # the police area
         "mayor.east-midlands-cca.2028-05-04",  # the combined county authority
-        "parl.2029-08-16",  # a UK general election
+        "parl.2029-08-09",  # a UK general election
     ]
     elsewhere = ["local.rotherham.2028-05-04", "mayor.south-yorkshire.2028-05-04"]
     for election in covering + elsewhere:
