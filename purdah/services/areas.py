@@ -103,14 +103,32 @@ def _registered_areas(conn: Connection) -> set[str]:
     return known
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a batch of checks compares against, read once."""
+
+    register: AreaRegister
+    registered: frozenset[str]
+
+
+def known_areas(conn: Connection, also: Iterable[str] = ()) -> Known:
+    registered = _registered_areas(conn) | set(also) | set(_NATION_KEYS)
+    return Known(register_for(conn), frozenset(registered))
+
+
 def check_areas(
-    conn: Connection, areas: Iterable[str], what: str, *, also: Iterable[str] = ()
+    conn: Connection,
+    areas: Iterable[str],
+    what: str,
+    *,
+    also: Iterable[str] = (),
+    known: Known | None = None,
 ) -> list[str]:
     """Each area as its key, or InputError naming the unknown ones with suggestions.
     An alias (a gov.uk slug, a GSS or register code) becomes the area's key; an abolished
     council is refused with its successor's key."""
-    register = register_for(conn)
-    registered = _registered_areas(conn) | set(also) | set(_NATION_KEYS)
+    known = known or known_areas(conn, also)
+    register, registered = known.register, known.registered
     out: list[str] = []
     errors: list[str] = []
     for raw in areas:

@@ -113,22 +113,37 @@ def _council_row(
 
 
 def _insert_councils(
-    conn: Connection, rows: list[CouncilRow], now: datetime, gss: dict[str, str] | None = None
+    conn: Connection,
+    rows: list[CouncilRow],
+    now: datetime,
+    gss: dict[str, str] | None = None,
+    where: list[str] | None = None,
 ) -> list[CouncilRow]:
     """Insert councils and their areas (each a known area: purdah.services.areas), then
     recompute windows and reconcile. Returns the rows with their areas' keys."""
     from dataclasses import replace
 
-    from purdah.services.areas import check_areas
+    from purdah.services.areas import check_areas, known_areas
 
     taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")
-    batch = [r.slug for r in rows]
-    rows = [
-        replace(r, within=tuple(check_areas(conn, r.within, "--within area", also=batch)))
-        for r in rows
-    ]
+    known = known_areas(conn, also=[r.slug for r in rows])
+    checked, errors = [], []
+    for index, r in enumerate(rows):
+        try:
+            within = check_areas(conn, r.within, "--within area", known=known)
+        except InputError as exc:
+            if where is None:
+                raise
+            errors.append(f"{where[index]}: {exc}")
+            continue
+        checked.append(replace(r, within=tuple(within)))
+    if errors:
+        raise InputError(
+            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
+        )
+    rows = checked
     for row in rows:
         new_id = conn.execute(
             sa.insert(council_t).values(
@@ -361,6 +376,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     if missing:
         raise InputError(f"{path}:1: the header row lacks {', '.join(missing)}")
     rows: list[CouncilRow] = []
+    where: list[str] = []
     errors: list[str] = []
     for line, raw in enumerate(reader, start=2):
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -377,6 +393,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
                     record.get("scope") or "council",
                 )
             )
+            where.append(f"{path}:{line}")
         except InputError as exc:
             errors.append(f"{path}:{line}: {exc}")
     if errors:
@@ -384,7 +401,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
             "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
         )
     with store.write() as conn:
-        _insert_councils(conn, rows, now)
+        _insert_councils(conn, rows, now, where=where)
     return [r.slug for r in rows]
 
 

@@ -209,7 +209,8 @@ def test_council_import_refuses_a_typo_in_within(db, tmp_path):
     result = run("council", "import", str(path))
     assert result.exit_code == 2
     assert result.output.splitlines() == [
-        "Error: unknown --within area 'ashfeild': did you mean ashfield?"
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {path}:2: unknown --within area 'ashfeild': did you mean ashfield?",
     ]
     assert json.loads(run("council", "list", "--json").output) == []
 
