@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -291,6 +291,21 @@ def plan(elections: list[dict[str, Any]], place: Place) -> EEPlan:
                 notes=tuple(notes),
             )
         )
+    # A by-election with no nation in a document whose other polls all lie in one nation
+    # (a postcode response is about one place): that nation, said in a note.
+    nations = {poll.nation for poll in result.polls if poll.nation}
+    if len(nations) == 1:
+        only = next(iter(nations))
+        result.polls = [
+            replace(
+                poll,
+                nation=only,
+                notes=(*poll.notes, f"nation {only} from the other polls in the same response"),
+            )
+            if poll.nation is None and poll.type == "parl" and ".by." in poll.election_id
+            else poll
+            for poll in result.polls
+        ]
     # A replaced ballot whose replacement is absent: the move, from its own data.
     present = {poll.election_id for poll in result.polls}
     for old in replaced:
