@@ -37,6 +37,11 @@ def election() -> None:
     help="Needed where the id does not fix the nation.",
 )
 @click.option("--notice", metavar="DATE", default=None, help="Actual notice of election date.")
+@click.option(
+    "--new-area",
+    is_flag=True,
+    help="Accept an area the register does not know (an authority newer than its data).",
+)
 @referendum_option
 @db_option
 @json_option
@@ -45,6 +50,7 @@ def election_add(
     area: str | None,
     nation: str | None,
     notice: str | None,
+    new_area: bool,
     referendum: str | None,
     db: str | None,
     as_json: bool,
@@ -63,6 +69,7 @@ def election_add(
         nation=nation.upper() if nation else None,
         notice=parse_date(notice, "--notice") if notice else None,
         referendum=referendum,
+        new_area=new_area,
         now=resolve_at(None),
     )
     echo_refresh(result, f"recorded {election_id}", as_json)

@@ -56,6 +56,12 @@ def council() -> None:
     "The nation and the UK need not be listed.",
 )
 @click.option(
+    "--new-area",
+    is_flag=True,
+    help="By hand: accept --within areas the register does not know (an authority newer "
+    "than its data); they are taken exactly as written.",
+)
+@click.option(
     "--start-policy",
     type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),
     default="statutory",
@@ -87,6 +93,7 @@ def council_add(
     nation: str | None,
     kind: str | None,
     within: tuple[str, ...],
+    new_area: bool,
     start_policy: str,
     end_policy: str,
     scope: str,
@@ -138,6 +145,7 @@ def council_add(
         nation=nation.upper(),
         kind=kind,
         within=within,
+        new_areas=new_area,
         now=resolve_at(None),
         **policies,
     )

@@ -123,10 +123,12 @@ def check_areas(
     *,
     also: Iterable[str] = (),
     known: Known | None = None,
+    allow_new: bool = False,
 ) -> list[str]:
     """Each area as its key, or InputError naming the unknown ones with suggestions.
     An alias (a gov.uk slug, a GSS or register code) becomes the area's key; an abolished
-    council is refused with its successor's key."""
+    council is refused with its successor's key. `allow_new` (the clerk's explicit
+    --new-area) accepts an unknown slug as it is: an authority newer than the register."""
     known = known or known_areas(conn, also)
     register, registered = known.register, known.registered
     out: list[str] = []
@@ -154,16 +156,22 @@ def check_areas(
                 f"{area.gss}', or name its district"
             )
             continue
+        if allow_new:
+            out.append(value)
+            continue
         close = register.suggest(value, registered)
         hint = f"did you mean {' or '.join(close)}?" if close else "see 'purdah council find'"
-        errors.append(f"unknown {what} {raw!r}: {hint}")
+        errors.append(f"unknown {what} {raw!r}: {hint}{_NEW_AREA_HINT}")
     if errors:
         raise InputError("; ".join(errors))
     return list(dict.fromkeys(out))
 
 
-def check_area(conn: Connection, area: str, what: str) -> str:
-    return check_areas(conn, [area], what)[0]
+_NEW_AREA_HINT = ""
+
+
+def check_area(conn: Connection, area: str, what: str, *, allow_new: bool = False) -> str:
+    return check_areas(conn, [area], what, allow_new=allow_new)[0]
 
 
 def known_area(conn: Connection, area: str) -> str | None:
@@ -581,7 +589,9 @@ def add_from_register(
     return Added(row, plan.gss, plan.chain)
 
 
-def place_election_area(conn: Connection, area: str, election_type: str, by_election: bool) -> str:
+def place_election_area(
+    conn: Connection, area: str, election_type: str, by_election: bool, *, allow_new: bool = False
+) -> str:
     """The key of the area an election id names, or InputError with suggestions when it
     names none that is known. A parliamentary by-election's constituency is taken as it
     is (constituencies are not in the register: councils list them with --within)."""
@@ -592,7 +602,7 @@ def place_election_area(conn: Connection, area: str, election_type: str, by_elec
         police = register.by_key.get(f"{area.removesuffix('-police')}-police")
         if police is not None:
             return area.removesuffix("-police")
-    return check_area(conn, area, "election area")
+    return check_area(conn, area, "election area", allow_new=allow_new)
 
 
 def nation_of(conn: Connection, key: str | None) -> str | None:

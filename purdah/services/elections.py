@@ -79,13 +79,20 @@ def add_election(
     notice: date | None = None,
     source: str = "manual",
     referendum: str | None = None,
+    new_area: bool = False,
     now: datetime,
 ) -> Refreshed:
     parsed = parse_election_id(election_id)
     with store.write() as conn:
-        chosen = check_area(conn, area, "--area") if area else default_area(parsed, Nation.UK)
+        chosen = (
+            check_area(conn, area, "--area", allow_new=new_area)
+            if area
+            else default_area(parsed, Nation.UK)
+        )
         if chosen is not None and not area:
-            chosen = place_election_area(conn, chosen, parsed.type, parsed.by_election)
+            chosen = place_election_area(
+                conn, chosen, parsed.type, parsed.by_election, allow_new=new_area
+            )
         if nation is None and parsed.type in ("local", "ref"):
             nation = nation_of(conn, chosen)
         tt = compute_timetable(

@@ -118,6 +118,7 @@ def _insert_councils(
     now: datetime,
     gss: dict[str, str] | None = None,
     where: list[str] | None = None,
+    new_areas: bool = False,
 ) -> list[CouncilRow]:
     """Insert councils and their areas (each a known area: purdah.services.areas), then
     recompute windows and reconcile. Returns the rows with their areas' keys."""
@@ -132,7 +133,7 @@ def _insert_councils(
     checked, errors = [], []
     for index, r in enumerate(rows):
         try:
-            within = check_areas(conn, r.within, "--within area", known=known)
+            within = check_areas(conn, r.within, "--within area", known=known, allow_new=new_areas)
         except InputError as exc:
             if where is None:
                 raise
@@ -178,11 +179,12 @@ def add_council(
     start_policy: str = StartPolicy.STATUTORY.value,
     end_policy: str = EndPolicy.CLOSE_OF_POLL.value,
     scope: str = "council",
+    new_areas: bool = False,
     now: datetime,
 ) -> CouncilRow:
     row = _council_row(slug, name, nation, kind, within, start_policy, end_policy, scope)
     with store.write() as conn:
-        (row,) = _insert_councils(conn, [row], now)
+        (row,) = _insert_councils(conn, [row], now, new_areas=new_areas)
     return row
 
 

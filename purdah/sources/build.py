@@ -77,6 +77,12 @@ NATION_ROWS = (
 # mayor.liverpool-city-ca, mayor.west-midlands, mayor.tees-valley,
 # mayor.cambridgeshire-and-peterborough, mayor.west-of-england, mayor.sheffield-city-ca);
 # the others are derived from the common name and their older or longer names are aliases.
+# Checked against their establishing instruments: East Midlands CCA, SI 2024/232 (made 27
+# February 2024: Derby, Derbyshire, Nottingham, Nottinghamshire, as in the mySociety file);
+# York and North Yorkshire CA, SI 2023/1432 (established 1 February 2024: York, North
+# Yorkshire). The other rows' members and dates were checked against the mySociety file
+# only. Authorities established after its vintage (e.g. Hampshire and the Solent, SI
+# 2026/595) are not here: a clerk adds them with --new-area.
 _COMBINED: dict[str, tuple[str, tuple[str, ...]]] = {
     "GMCA": ("greater-manchester-ca", ("greater-manchester",)),
     "LCR": ("liverpool-city-ca", ("liverpool-city-region",)),

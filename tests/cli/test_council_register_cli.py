@@ -255,3 +255,18 @@ def test_areas_info_counts_the_register(db):
     data = json.loads(run("areas", "info", "--json").output)
     assert data["counts"]["police-area"] == 43
     assert data["counts"]["parish"] == 10464 and data["counts"]["community"] == 877
+
+
+def test_new_area_admits_an_authority_newer_than_the_register(db):
+    """Hampshire and the Solent (SI 2026/595) is newer than the register's data."""
+    refused = run("election", "add", "mayor.hampshire-and-the-solent-cca.2028-05-04")
+    assert refused.exit_code == 2
+    assert "unknown election area 'hampshire-and-the-solent-cca'" in refused.output
+    added = run("election", "add", "mayor.hampshire-and-the-solent-cca.2028-05-04", "--new-area")
+    assert added.exit_code == 0, added.output
+    council = run(
+        "council", "add", "test-parish", "--name", "Test Parish Council", "--nation", "ENG",
+        "--kind", "parish", "--within", "winchester", "--within", "hampshire-and-the-solent-cca",
+    )  # fmt: skip
+    assert council.exit_code == 0, council.output  # known now: a recorded election's area
+    assert _windows("test-parish") == {"mayor.hampshire-and-the-solent-cca.2028-05-04"}
