@@ -138,7 +138,9 @@ def import_sources(
         from purdah.sources import everyelection
 
         if options.format == everyelection.FORMAT or everyelection.looks_like(raw):
-            read = _read_everyelection(store, raw, location, name, limits, report, partial)
+            read = _read_everyelection(
+                store, raw, location, name, limits, report, partial, options, (since, until)
+            )
             reads.append(read)
             report.sources.append(name)
             continue
@@ -180,8 +182,11 @@ def _read_everyelection(
     limits: Limits,
     report: ImportReport,
     partial: bool,
+    options: ImportOptions,
+    span: tuple[date, date],
 ) -> _Read:
-    """EveryElection JSON (purdah.sources.everyelection) as polls, placed without --area."""
+    """EveryElection JSON (purdah.sources.everyelection) as polls, placed without --area;
+    polls outside --since/--until are skipped with the reason, as for calendars."""
     from purdah.ical.reader import Occurrence
     from purdah.services.areas import election_placer
     from purdah.sources import everyelection
@@ -197,9 +202,29 @@ def _read_everyelection(
         raise FeedRejected(str(exc)) from None
     with store.read() as conn:
         plan = everyelection.plan(elections, election_placer(conn))
+    ignored = [
+        name
+        for name, value in (
+            ("--council", options.council),
+            ("--area", options.area),
+            ("--type", options.type),
+            ("--every-event", options.every_event),
+        )
+        if value
+    ]
+    if ignored:
+        report.warnings.append(
+            f"{location}: EveryElection places and types each election itself; "
+            f"{', '.join(ignored)} ignored"
+        )
     polls = []
     for ee in plan.polls:
         if ee.deleted:
+            continue
+        if not span[0] <= ee.poll_date <= span[1]:
+            report.skipped.append(
+                (ee.key, ee.title, f"poll {ee.poll_date} is outside {span[0]} to {span[1]}")
+            )
             continue
         extra = {}
         if ee.notice_deadline:

@@ -197,3 +197,13 @@ def test_feed_refresh_asks_only_for_what_changed_since_the_last_good_fetch(store
     assert {e.election_id: e.status for e in list_elections(store)} == {
         "local.nottinghamshire.2029-05-03": "scheduled"
     }
+
+
+def test_polls_outside_the_import_window_are_skipped_and_options_it_ignores_are_said(store):
+    report = run(store, "elections_list_page.json", options=ImportOptions(area="ashfield"))
+    assert report.elections == []
+    assert sorted(reason for _uid, _title, reason in report.skipped) == [
+        "poll 2016-05-05 is outside 2025-11-21 to 2036-11-20",
+        "poll 2018-05-03 is outside 2025-11-21 to 2036-11-20",
+    ]
+    assert any(w.endswith("--area ignored") for w in report.warnings)
