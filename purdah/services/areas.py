@@ -407,7 +407,14 @@ def edit_council(
             if value is not None:
                 values[key] = value
         if values:
+            old_slug = conn.execute(sa.select(C.slug).where(C.id == cid)).scalar_one()
             conn.execute(sa.update(council_t).where(C.id == cid).values(**values))
+            recorded = conn.execute(
+                sa.select(election_t.c.id).where(election_t.c.area == old_slug).limit(1)
+            ).first()
+            if "slug" in values and recorded is not None:
+                # Polls recorded for the old slug still cover it: keep it as an area.
+                conn.execute(sa.insert(council_area_t).values(council_id=cid, area=old_slug))
         if remove_within:
             current = set(conn.execute(sa.select(A.area).where(A.council_id == cid)).scalars())
             drop = [normalise_area(a, "--drop-within") for a in remove_within]

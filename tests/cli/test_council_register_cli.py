@@ -270,3 +270,11 @@ def test_new_area_admits_an_authority_newer_than_the_register(db):
     )  # fmt: skip
     assert council.exit_code == 0, council.output  # known now: a recorded election's area
     assert _windows("test-parish") == {"mayor.hampshire-and-the-solent-cca.2028-05-04"}
+
+
+def test_a_new_slug_keeps_the_polls_recorded_for_the_old_one(db):
+    assert run("council", "add", "--gss", "E04007786").exit_code == 0
+    assert run("election", "add", "local.selston.2027-05-06").exit_code == 0
+    result = run("council", "edit", "selston", "--slug", "selston-pc")
+    assert result.exit_code == 0, result.output
+    assert _windows("selston-pc") == {"local.selston.2027-05-06"}
