@@ -48,6 +48,7 @@ class Council(SQLModel, table=True):
     start_policy: str = "notice-or-statutory"  # purdah.timetable.StartPolicy
     end_policy: str = "close-of-poll"  # purdah.timetable.EndPolicy
     scope: str = "council"  # "council" or "ward" (single-ward by-elections)
+    gss: str | None = Field(default=None, index=True)  # from the area register, if known
     created_at: datetime = _instant()
 
 
@@ -200,6 +201,17 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = _instant(default=None)
 
 
+class ParishLookup(SQLModel, table=True):
+    """A clerk's newer ONS parish lookup (`purdah areas import`), laid over the shipped one."""
+
+    __tablename__ = "parish_lookup"
+    gss: str = Field(primary_key=True)
+    name: str
+    district: str  # GSS code of the district it lies in
+    vintage: str  # what the file said it was (its columns' year, e.g. PAR23)
+    imported_at: datetime = _instant()
+
+
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
@@ -223,3 +235,4 @@ non_working_day_t = _table(NonWorkingDay)
 meta_t = _table(Meta)
 feed_t = _table(Feed)
 api_token_t = _table(ApiToken)
+parish_lookup_t = _table(ParishLookup)

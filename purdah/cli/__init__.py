@@ -58,6 +58,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from purdah.cli import (
+        areas,
         check,
         elections,
         export,
@@ -76,6 +77,7 @@ def _register() -> None:
         register.init,
         register.council,
         register.councillor,
+        areas.areas,
         elections.election,
         elections.non_working_day,
         elections.windows,

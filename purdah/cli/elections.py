@@ -49,6 +49,11 @@ def election() -> None:
     help="A UK general election's announcement (the Prime Minister's statement); "
     "under the run-up policy windows start there when it comes before dissolution.",
 )
+@click.option(
+    "--new-area",
+    is_flag=True,
+    help="Accept an area the register does not know (an authority newer than its data).",
+)
 @referendum_option
 @db_option
 @json_option
@@ -57,6 +62,7 @@ def election_add(
     area: str | None,
     nation: str | None,
     notice: str | None,
+    new_area: bool,
     referendum: str | None,
     announced: str | None,
     db: str | None,
@@ -78,6 +84,7 @@ def election_add(
         notice=parse_date(notice, "--notice") if notice else None,
         referendum=referendum,
         announced_at=parse_when(announced, "--announced") if announced else None,
+        new_area=new_area,
         now=now,
     )
     echo_refresh(result, f"recorded {election_id}{_notice_words(result, now)}", as_json)

@@ -52,6 +52,14 @@ def import_options(func: F) -> F:
                 metavar="DATE",
                 help="... until DATE (default: ten years ahead).",
             ),
+            click.option(
+                "--format",
+                "source_format",
+                type=click.Choice(("ical", "everyelection")),
+                default=None,
+                help="The source's format (default: recognised by its content): iCalendar, "
+                "or Democracy Club EveryElection JSON (its polls are placed without --area).",
+            ),
         )
     ):
         func = option(func)
@@ -66,6 +74,7 @@ def build_options(
     every_event: bool,
     since: str | None,
     until: str | None,
+    source_format: str | None = None,
 ) -> Any:
     from purdah.clock import parse_date
     from purdah.coverage import normalise_area
@@ -79,6 +88,7 @@ def build_options(
         every_event=every_event,
         since=parse_date(since, "--since") if since else None,
         until=parse_date(until, "--until") if until else None,
+        format=source_format if source_format == "everyelection" else None,
     )
 
 
@@ -102,12 +112,14 @@ def import_(
     every_event: bool,
     since: str | None,
     until: str | None,
+    source_format: str | None,
     dry_run: bool,
     force: bool,
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Import election calendars (.ics files or http(s) URLs), all or nothing.
+    """Import election calendars (.ics files, EveryElection JSON, or http(s) URLs), all or
+    nothing.
 
     Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
     2: bad usage.
@@ -116,7 +128,9 @@ def import_(
     from purdah.serialize import import_json
     from purdah.services.importer import ImportReport, import_sources
 
-    options = build_options(council, area, nation, election_type, every_event, since, until)
+    options = build_options(
+        council, area, nation, election_type, every_event, since, until, source_format
+    )
     try:
         report = import_sources(
             open_db(db), list(sources), options, now=resolve_at(None), dry_run=dry_run, force=force
@@ -189,13 +203,16 @@ def feed_add(
     every_event: bool,
     since: str | None,
     until: str | None,
+    source_format: str | None,
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Register an election calendar and fetch it once now."""
+    """Register an election calendar (or EveryElection API URL) and fetch it once now."""
     from purdah.services.feeds import add_feed, parse_duration
 
-    options = build_options(council, area, nation, election_type, every_event, since, until)
+    options = build_options(
+        council, area, nation, election_type, every_event, since, until, source_format
+    )
     result = add_feed(
         open_db(db),
         location,

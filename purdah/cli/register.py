@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,17 +53,38 @@ def council() -> None:
 
 
 @council.command("add")
-@click.argument("slug")
-@click.option("--name", required=True, help="The council's name.")
-@click.option("--nation", required=True, type=click.Choice(NATIONS, case_sensitive=False))
-@click.option("--kind", required=True, help="parish, town, community, district, county ...")
+@click.argument("slug", required=False)
+@click.option(
+    "--gss",
+    default=None,
+    metavar="CODE",
+    help="Add the council with this GSS code from the area register (e.g. E04007786), "
+    "with every area it lies within; see 'purdah council find'.",
+)
+@click.option(
+    "--slug",
+    "slug_option",
+    default=None,
+    help="With --gss: the slug to register it under (default: its Democracy Club slug, "
+    "or for a parish, from its name).",
+)
+@click.option("--name", default=None, help="The council's name (default: the register's).")
+@click.option("--nation", default=None, type=click.Choice(NATIONS, case_sensitive=False))
+@click.option("--kind", default=None, help="parish, town, community, district, county ...")
 @click.option(
     "--within",
     "within",
     multiple=True,
     metavar="AREA",
-    help="An area the council lies within (district, county, police area, combined "
-    "authority ...), as a slug; repeatable. The nation and the UK need not be listed.",
+    help="By hand: an area the council lies within (district, county, police area, combined "
+    "authority ...), as its key; repeatable, each must be known (see 'purdah council find'). "
+    "The nation and the UK need not be listed.",
+)
+@click.option(
+    "--new-area",
+    is_flag=True,
+    help="By hand: accept --within areas the register does not know (an authority newer "
+    "than its data); they are taken exactly as written.",
 )
 @click.option(
     "--start-policy",
@@ -87,20 +109,63 @@ def council() -> None:
     "council or only that ward's councillors.",
 )
 @db_option
+@json_option
 def council_add(
-    slug: str,
-    name: str,
-    nation: str,
-    kind: str,
+    slug: str | None,
+    gss: str | None,
+    slug_option: str | None,
+    name: str | None,
+    nation: str | None,
+    kind: str | None,
     within: tuple[str, ...],
+    new_area: bool,
     start_policy: str | None,
     end_policy: str,
     scope: str,
     db: str | None,
+    as_json: bool,
 ) -> None:
-    """Add council SLUG to the register."""
+    """Add a council: from the area register (--gss CODE, or a principal council's
+    Democracy Club SLUG alone) with its whole chain, or by hand (SLUG --name --nation
+    --kind --within ...)."""
+    policies = {"start_policy": start_policy, "end_policy": end_policy, "scope": scope}
+    if gss or (slug and not (nation or kind or within)):
+        from purdah.services.areas import add_from_register
+
+        if gss and slug and slug_option:
+            raise click.UsageError("give the slug once: SLUG or --slug")
+        added = add_from_register(
+            open_db(db),
+            gss=gss,
+            slug=slug_option or slug,
+            name=name,
+            now=resolve_at(None),
+            **policies,
+        )
+        row = added.council
+        if as_json:
+            from purdah.cli.render import chain_json
+
+            echo_json(_council_json(row) | {"gss": added.gss, "chain": chain_json(added.chain)})
+            return
+        click.echo(
+            f"added council {row.slug}: {row.name} ({row.kind}, {row.nation}, {added.gss}); "
+            f"start policy {row.start_policy}"
+        )
+        for member in added.chain:
+            click.echo(f"  within {_member_line(member)}")
+        return
+    missing = [o for o, v in (("--name", name), ("--nation", nation), ("--kind", kind)) if not v]
+    if not slug or missing:
+        raise click.UsageError(
+            "give --gss CODE (or a known Democracy Club SLUG alone) to add a council from the "
+            "area register, or SLUG with "
+            + ", ".join(missing or ["--name"])
+            + " to add one by hand"
+        )
     from purdah.services.register import add_council
 
+    assert name and nation and kind
     row = add_council(
         open_db(db),
         slug,
@@ -108,16 +173,178 @@ def council_add(
         nation=nation.upper(),
         kind=kind,
         within=within,
-        start_policy=start_policy,
-        end_policy=end_policy,
-        scope=scope,
+        new_areas=new_area,
         now=resolve_at(None),
+        **policies,
     )
+    if as_json:
+        echo_json(_council_json(row))
+        return
     within_text = f", within {', '.join(row.within)}" if row.within else ""
     click.echo(
         f"added council {row.slug}: {row.name} ({row.kind}, {row.nation}{within_text}); "
         f"start policy {row.start_policy}"
     )
+
+
+def _council_json(row: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(row) | {"within": list(row.within)}
+
+
+def _member_line(member: Any) -> str:
+    note = f"  ({member.note})" if member.note else ""
+    return f"{member.slug or '-':<28} {member.gss:<10} {member.kind:<26} {member.name}{note}"
+
+
+@council.command("find")
+@click.argument("text")
+@click.option("--limit", default=20, show_default=True, help="Show at most this many.")
+@db_option
+@json_option
+def council_find(text: str, limit: int, db: str | None, as_json: bool) -> None:
+    """Search the area register by name, GSS code, register code or slug."""
+    from purdah.cli.render import chain_json
+    from purdah.services.area_find import find_areas
+
+    result = find_areas(open_db(db), text, limit=limit)
+    if as_json:
+        echo_json(
+            {
+                "query": result.query,
+                "total": result.total,
+                "vintage": result.vintage,
+                "results": [
+                    chain_json([f.area])[0]
+                    | {
+                        "nation": f.nation,
+                        "ended": f.ended or None,
+                        "successor": f.successor or None,
+                        "chain": chain_json(f.chain),
+                    }
+                    for f in result.found
+                ],
+            }
+        )
+        return
+    for f in result.found:
+        ended = f"  [abolished {f.ended}; now {f.successor}]" if f.ended else ""
+        slug = f"  slug {f.area.slug}" if f.area.slug else ""
+        click.echo(f"{f.area.gss}  {f.area.name} ({f.area.kind}, {f.nation}){slug}{ended}")
+        inside = [m.name for m in f.chain if m.kind != "nation"]
+        if inside:
+            click.echo(f"    within: {'; '.join(inside)}")
+        if f.area.note:
+            click.echo(f"    note: {f.area.note}")
+    shown = len(result.found)
+    more = f" (showing {shown}; --limit shows more)" if result.total > shown else ""
+    click.echo(f"{result.total} found{more}. {result.vintage}")
+
+
+@council.command("show")
+@click.argument("slug")
+@db_option
+@json_option
+def council_show(slug: str, db: str | None, as_json: bool) -> None:
+    """A registered council: the chain of areas it lies within, and which polls cover it."""
+    from dataclasses import asdict
+
+    from purdah.cli.render import chain_json
+    from purdah.services.areas import show_council
+
+    view = show_council(open_db(db), slug)
+    if as_json:
+        echo_json(
+            asdict(view)
+            | {
+                "chain": chain_json(view.chain),
+                "polls": [{"what": w, "area": a} for w, a in view.polls],
+            }
+        )
+        return
+    gss = f", {view.gss}" if view.gss else ""
+    click.echo(f"{view.slug}: {view.name} ({view.kind}, {view.nation}{gss})")
+    click.echo(
+        f"  {view.councillors} councillors; start {view.start_policy}, end {view.end_policy}, "
+        f"scope {view.scope}"
+    )
+    click.echo("within:")
+    for member in view.chain:
+        click.echo(f"  {_member_line(member)}")
+    click.echo("restricted during:")
+    for what, area in view.polls:
+        click.echo(f"  {what}  [{area}]")
+    click.echo(view.vintage)
+
+
+@council.command("edit")
+@click.argument("slug")
+@click.option("--name", default=None)
+@click.option("--slug", "new_slug", default=None, help="A new slug.")
+@click.option("--within", "add_within", multiple=True, metavar="AREA", help="Add an area.")
+@click.option("--drop-within", "drop_within", multiple=True, metavar="AREA", help="Remove an area.")
+@click.option(
+    "--start-policy",
+    type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),
+    default=None,
+)
+@click.option(
+    "--end-policy", type=click.Choice(("close-of-poll", "end-of-day", "declaration")), default=None
+)
+@click.option("--scope", type=click.Choice(("council", "ward")), default=None)
+@db_option
+def council_edit(
+    slug: str,
+    name: str | None,
+    new_slug: str | None,
+    add_within: tuple[str, ...],
+    drop_within: tuple[str, ...],
+    start_policy: str | None,
+    end_policy: str | None,
+    scope: str | None,
+    db: str | None,
+) -> None:
+    """Mend council SLUG: its name, slug, areas or policies. Windows follow at once."""
+    from purdah.services.areas import edit_council
+
+    view = edit_council(
+        open_db(db),
+        slug,
+        name=name,
+        new_slug=new_slug,
+        add_within=add_within,
+        remove_within=drop_within,
+        start_policy=start_policy,
+        end_policy=end_policy,
+        scope=scope,
+        now=resolve_at(None),
+    )
+    within = ", ".join(m.slug for m in view.chain if m.kind != "nation")
+    click.echo(f"council {view.slug}: {view.name} ({view.kind}, {view.nation}), within {within}")
+
+
+@council.command("remove")
+@click.argument("slug")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Remove it although it has councillors: the council is retired and its "
+    "councillors' flag history kept.",
+)
+@db_option
+def council_remove(slug: str, force: bool, db: str | None) -> None:
+    """Remove council SLUG (refused while it has councillors, unless --force)."""
+    from purdah.services.areas import remove_council
+
+    removed = remove_council(open_db(db), slug, force=force, now=resolve_at(None))
+    if removed.kept_history:
+        click.echo(
+            f"removed council {removed.slug}; its {removed.councillors} councillors' history is "
+            "kept (no window covers them now)"
+        )
+    else:
+        click.echo(f"removed council {removed.slug}")
 
 
 @council.command("set-policy")

@@ -76,3 +76,12 @@ def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
         f"{len(result.reconcile.changes)} flag changes"
     )
     echo_changes(result.reconcile)
+
+
+def chain_json(members: Any) -> list[dict[str, Any]]:
+    """Areas of a chain as SETTLED.md has them: GSS code, name, kind and slug each."""
+    return [
+        {"gss": m.gss or None, "name": m.name, "kind": m.kind, "slug": m.slug or None}
+        | ({"note": m.note} if m.note else {})
+        for m in members
+    ]

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.clock import LONDON
-from purdah.coverage import default_area, normalise_area
+from purdah.coverage import default_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
+from purdah.services.areas import check_area, nation_of, place_election_area
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
 from purdah.store import Store
@@ -93,17 +94,28 @@ def add_election(
     announced_at: datetime | None = None,
     source: str = "manual",
     referendum: str | None = None,
+    new_area: bool = False,
     now: datetime,
 ) -> Refreshed:
     """Record an election. `notice` may be a planned date (in the future); `announced_at`
     is a UK general election's announcement (the Prime Minister's statement)."""
     parsed = parse_election_id(election_id)
     with store.write() as conn:
+        chosen = (
+            check_area(conn, area, "--area", allow_new=new_area)
+            if area
+            else default_area(parsed, Nation.UK)
+        )
+        if chosen is not None and not area:
+            chosen = place_election_area(
+                conn, chosen, parsed.type, parsed.by_election, allow_new=new_area
+            )
+        if nation is None and parsed.type in ("local", "ref"):
+            nation = nation_of(conn, chosen)
         tt = compute_timetable(
             parsed, Nation(nation) if nation else None, extra_days(conn), referendum
         )
         check_poll_can_exist(tt)  # a poll that cannot be held is refused, with the law
-        chosen = normalise_area(area, "--area") if area else default_area(parsed, tt.nation)
         if chosen is None:
             raise InputError(
                 f"{parsed.text} does not name its area: give --area with the code of the area "

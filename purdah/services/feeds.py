@@ -118,6 +118,9 @@ def add_feed(
         if not path.is_file():
             raise InputError(f"{location}: no such file (a feed is an http(s) URL or a file)")
         location = str(path.resolve())
+    from purdah.services.importer import checked_options
+
+    options = checked_options(store, options)
     feed_name = (name or _name_for(location)).strip().lower()
     if not re.match(r"^[a-z0-9][a-z0-9-]*$", feed_name):
         raise InputError(f"feed name {feed_name!r}: use lower-case letters, digits and hyphens")
@@ -175,13 +178,26 @@ def _feed(store: Store, name: str) -> Any:
     return row
 
 
+def _is_everyelection_api(location: str, options: ImportOptions) -> bool:
+    return is_url(location) and (
+        options.format == "everyelection" or "/api/elections" in location.lower()
+    )
+
+
 def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False) -> RefreshResult:
     """Fetch and import one feed; on failure record it and keep the last good data."""
     feed = _feed(store, name)
     every = timedelta(seconds=feed.every_seconds)
+    options = _options_of(feed.options)
+    location, partial = feed.location, False
+    if not force and feed.last_ok_at is not None and _is_everyelection_api(feed.location, options):
+        from purdah.sources.everyelection import since_url
+
+        # Incremental sync: only what changed since the last good fetch (deleted ones too).
+        location, partial = since_url(feed.location, feed.last_ok_at), True
     try:
         fetched = fetch(
-            feed.location,
+            location,
             etag=None if force else feed.etag,
             last_modified=None if force else feed.last_modified,
         )
@@ -190,12 +206,13 @@ def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False)
             return RefreshResult(feed.name, True, not_modified=True, next_due_at=now + every)
         report = import_sources(
             store,
-            [feed.location],
-            _options_of(feed.options),
+            [location],
+            options,
             now=now,
             force=force,
             names=[f"feed:{feed.name}"],
             data=[fetched.data],
+            partial=partial,
         )
     except (FeedRejected, InputError, NotFound) as exc:
         failures = feed.failures + 1

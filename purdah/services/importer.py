@@ -11,7 +11,7 @@ transaction. A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class ImportOptions:
     every_event: bool = False
     since: date | None = None
     until: date | None = None
+    format: str | None = None  # "everyelection", else recognised by content
 
 
 @dataclass
@@ -83,6 +84,8 @@ class _Read:
     polls: list[Poll]
     notices: list[Notice]
     problems: list[Problem]
+    partial: bool = False  # an incremental EveryElection sync: absence is not removal
+    withdraw: tuple[str, ...] = ()  # keys the source says were deleted
 
 
 class _DryRun(Exception):
@@ -105,6 +108,7 @@ def import_sources(
     names: list[str] | None = None,
     data: list[bytes] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    partial: bool = False,
 ) -> ImportReport:
     """Import every source in `locations` (files or URLs), or none of them.
 
@@ -117,6 +121,7 @@ def import_sources(
     if until < since:
         raise PurdahError(f"--until {until} is before --since {since}")
     report = ImportReport(dry_run=dry_run)
+    options = checked_options(store, options)
     council_nation = _council_nation(store, options.council)
     classify_options = Options(
         options.council,
@@ -131,6 +136,15 @@ def import_sources(
         name = names[index] if names else source_name(location)
         raw = data[index] if data else fetch(location, max_bytes=limits.max_bytes).data
         assert raw is not None
+        from purdah.sources import everyelection
+
+        if options.format == everyelection.FORMAT or everyelection.looks_like(raw):
+            read = _read_everyelection(
+                store, raw, location, name, limits, report, partial, options, (since, until)
+            )
+            reads.append(read)
+            report.sources.append(name)
+            continue
         result = read_calendar(raw, location, since, until, limits)
         polls, notices = [], []
         skipped: dict[tuple[str, str], list[Skip]] = {}
@@ -161,6 +175,85 @@ def import_sources(
     return report
 
 
+def _read_everyelection(
+    store: Store,
+    raw: bytes,
+    location: str,
+    name: str,
+    limits: Limits,
+    report: ImportReport,
+    partial: bool,
+    options: ImportOptions,
+    span: tuple[date, date],
+) -> _Read:
+    """EveryElection JSON (purdah.sources.everyelection) as polls, placed without --area;
+    polls outside --since/--until are skipped with the reason, as for calendars."""
+    from purdah.ical.reader import Occurrence
+    from purdah.services.areas import election_placer
+    from purdah.sources import everyelection
+
+    def get(url: str) -> bytes:
+        data = fetch(url, max_bytes=limits.max_bytes).data
+        assert data is not None
+        return data
+
+    try:
+        elections, notes = everyelection.fetch_pages(raw, location, get)
+    except everyelection.EveryElectionError as exc:
+        raise FeedRejected(str(exc)) from None
+    with store.read() as conn:
+        plan = everyelection.plan(elections, election_placer(conn))
+    ignored = [
+        name
+        for name, value in (
+            ("--council", options.council),
+            ("--area", options.area),
+            ("--type", options.type),
+            ("--every-event", options.every_event),
+        )
+        if value
+    ]
+    if ignored:
+        report.warnings.append(
+            f"{location}: EveryElection places and types each election itself; "
+            f"{', '.join(ignored)} ignored"
+        )
+    polls = []
+    for ee in plan.polls:
+        if ee.deleted:
+            continue
+        if not span[0] <= ee.poll_date <= span[1]:
+            report.skipped.append(
+                (ee.key, ee.title, f"poll {ee.poll_date} is outside {span[0]} to {span[1]}")
+            )
+            continue
+        extra = {}
+        if ee.notice_deadline:
+            extra["X-EE-NOTICE-DEADLINE"] = ee.notice_deadline.isoformat()
+        if ee.original_date:
+            extra["X-PURDAH-ORIGINAL-DATE"] = ee.original_date.isoformat()
+        event = Occurrence(
+            ee.key, None, ee.title, "", (), "", extra, ee.poll_date, ee.cancelled, 0, None
+        )
+        polls.append(Poll(event, ee.election_id, ee.type, ee.area, ee.nation, ee.notes))
+    report.skipped += plan.skipped
+    report.warnings += [f"{location}: {note}" for note in notes]
+    deleted = tuple(ee.key for ee in plan.polls if ee.deleted)
+    partial = partial or bool(notes)
+    return _Read(name, location, polls, [], [], partial=partial, withdraw=deleted)
+
+
+def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
+    """--area must name a known area (purdah.services.areas); aliases become keys."""
+    if not options.area:
+        return options
+
+    from purdah.services.areas import check_area
+
+    with store.read() as conn:
+        return replace(options, area=check_area(conn, options.area, "--area"))
+
+
 def _council_nation(store: Store, council: str | None) -> str | None:
     if not council:
         return None
@@ -180,12 +273,16 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         row.source_uid: row
         for row in conn.execute(sa.select(election_t).where(E.source == read.source))
     }
+    polls = [_placed(conn, read, poll, report) for poll in read.polls]
+    read = replace(read, polls=polls)
+    _adopt(conn, read, existing, report, now)
     active_before = sum(1 for row in existing.values() if row.status not in INACTIVE)
     # Polls present in the source, cancelled ones included: a cancelled event that is still
     # there shows the download is whole.
     present = len({p.occurrence.key for p in read.polls})
     if (
         active_before
+        and not read.partial
         and not force
         and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
     ):
@@ -205,7 +302,8 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         if planned is not None:
             report.elections.append(planned)
     for key, row in existing.items():
-        if key not in seen and row.status not in INACTIVE:
+        gone = key in read.withdraw or (not read.partial and key not in seen)
+        if gone and row.status not in INACTIVE:
             conn.execute(
                 sa.update(election_t)
                 .where(E.id == row.id)
@@ -235,10 +333,64 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
 def _nation_for(conn: Connection, poll: Poll) -> str | None:
     if poll.nation:
         return poll.nation
-    nation = conn.execute(
-        sa.select(council_t.c.nation).where(council_t.c.slug == poll.area)
-    ).scalar()
-    return str(nation) if nation else None
+    from purdah.services.areas import nation_of
+
+    return nation_of(conn, poll.area)
+
+
+def _adopt(
+    conn: Connection, read: _Read, existing: dict[str, Any], report: ImportReport, now: datetime
+) -> None:
+    """Events already imported from another file (a fresh download saved as
+    `ashfield (1).ics`): RFC 5545 UIDs are globally unique, so an event whose UID was
+    imported from another file for the same area is the same event. Its row moves to this
+    source and is updated by UID, not recorded twice. Scope: the area the poll is held
+    in (two councils' calendars that both number their events 1, 2, 3 stay apart); feeds
+    and URLs are not adopted from (they are refreshed by their own name)."""
+    missing = {p.occurrence.key: p for p in read.polls if p.occurrence.key not in existing}
+    if not missing or is_url(read.source) or read.source.startswith("feed:"):
+        return
+    rows = conn.execute(
+        sa.select(election_t).where(
+            E.source_uid.in_(list(missing)),
+            E.source != read.source,
+            ~E.source.like("feed:%"),
+            ~E.source.like("http%"),
+            E.source != "manual",
+        )
+    ).all()
+    for row in rows:
+        poll = missing.get(row.source_uid)
+        if poll is None or row.area != poll.area or row.source_uid in existing:
+            continue
+        conn.execute(
+            sa.update(election_t).where(E.id == row.id).values(source=read.source, updated_at=now)
+        )
+        existing[row.source_uid] = conn.execute(sa.select(election_t).where(E.id == row.id)).one()
+        report.warnings.append(
+            f"{read.label}: event {row.source_uid!r} ({row.election_id}) was imported from "
+            f"{row.source}; it is the same event (same UID and area), updated from this file"
+        )
+
+
+def _placed(conn: Connection, read: _Read, poll: Poll, report: ImportReport) -> Poll:
+    """The poll with its area as a known key; a warning where the area is not known."""
+
+    from purdah.services.areas import place_election_area, suggest_for
+
+    try:
+        parsed = parse_election_id(poll.election_id)
+        key = place_election_area(conn, poll.area, parsed.type, parsed.by_election)
+    except PurdahError:
+        close = suggest_for(conn, poll.area)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        report.warnings.append(
+            f"{read.label}: event {poll.occurrence.uid!r}: area {poll.area!r} is neither "
+            f"registered nor in the area register{hint}: no council is covered by "
+            f"{poll.election_id} until one is registered within it"
+        )
+        return poll
+    return poll if key == poll.area else replace(poll, area=key)
 
 
 def _apply_poll(
@@ -268,6 +420,14 @@ def _apply_poll(
         return None
     report.warnings += [f"{read.label}: event {event.uid!r}: {w}" for w in tt.warnings]
     stored_nation = None if tt.nation is Nation.UK else tt.nation.value
+    deadline = event.extra.get("X-EE-NOTICE-DEADLINE")
+    if deadline and tt.notice_latest and deadline != tt.notice_latest.isoformat():
+        report.warnings.append(
+            f"{read.label}: {poll.election_id}: EveryElection's notice of election deadline "
+            f"is {deadline}, purdah's statutory latest date is {tt.notice_latest}; purdah's "
+            "date is used: check the timetable"
+        )
+    original = event.extra.get("X-PURDAH-ORIGINAL-DATE")
 
     def planned(status: str, action: str, election_id: str) -> Planned:
         return Planned(
@@ -299,7 +459,8 @@ def _apply_poll(
                 area=poll.area,
                 nation=stored_nation,
                 poll_date=event.poll_date,
-                status="scheduled",
+                original_poll_date=date.fromisoformat(original) if original else None,
+                status="moved" if original else "scheduled",
                 source=source,
                 source_uid=event.key,
                 title=title,
@@ -307,7 +468,7 @@ def _apply_poll(
                 updated_at=now,
             )
         )
-        return planned("scheduled", "new", poll.election_id)
+        return planned("moved" if original else "scheduled", "new", poll.election_id)
     if event.cancelled:
         if row.status == "cancelled":
             return planned("cancelled", "unchanged", row.election_id)

@@ -180,14 +180,40 @@ def set_start_policy(store: Store, slug: str, policy: str, *, now: datetime) -> 
     return PolicyChange(slug.strip().lower(), str(old), chosen.value, windows, result)
 
 
-def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) -> None:
-    """Insert councils and their areas, then recompute windows and reconcile. A council
+def _insert_councils(
+    conn: Connection,
+    rows: list[CouncilRow],
+    now: datetime,
+    gss: dict[str, str] | None = None,
+    where: list[str] | None = None,
+    new_areas: bool = False,
+) -> list[CouncilRow]:
+    """Insert councils and their areas (each a known area: purdah.services.areas), then
+    recompute windows and reconcile. Returns the rows with their areas' keys. A council
     without a start policy gets the store's default."""
+    from purdah.services.areas import check_areas, known_areas
+
     default = default_start_policy(conn).value
-    rows[:] = [r if r.start_policy else replace(r, start_policy=default) for r in rows]
+    rows = [r if r.start_policy else replace(r, start_policy=default) for r in rows]
     taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")
+    known = known_areas(conn, also=[r.slug for r in rows])
+    checked, errors = [], []
+    for index, r in enumerate(rows):
+        try:
+            within = check_areas(conn, r.within, "--within area", known=known, allow_new=new_areas)
+        except InputError as exc:
+            if where is None:
+                raise
+            errors.append(f"{where[index]}: {exc}")
+            continue
+        checked.append(replace(r, within=tuple(within)))
+    if errors:
+        raise InputError(
+            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
+        )
+    rows = checked
     for row in rows:
         new_id = conn.execute(
             sa.insert(council_t).values(
@@ -198,6 +224,7 @@ def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) ->
                 start_policy=row.start_policy,
                 end_policy=row.end_policy,
                 scope=row.scope,
+                gss=(gss or {}).get(row.slug),
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
@@ -207,6 +234,7 @@ def _insert_councils(conn: Connection, rows: list[CouncilRow], now: datetime) ->
             )
     recompute_windows(conn, now)
     reconcile_in(conn, now)
+    return rows
 
 
 def add_council(
@@ -220,14 +248,14 @@ def add_council(
     start_policy: str | None = None,
     end_policy: str = EndPolicy.CLOSE_OF_POLL.value,
     scope: str = "council",
+    new_areas: bool = False,
     now: datetime,
 ) -> CouncilRow:
     """Add a council; without `start_policy` it gets the store's default (purdah init)."""
     row = _council_row(slug, name, nation, kind, within, start_policy or "", end_policy, scope)
-    rows = [row]
     with store.write() as conn:
-        _insert_councils(conn, rows, now)
-    return rows[0]
+        (row,) = _insert_councils(conn, [row], now, new_areas=new_areas)
+    return row
 
 
 def council_id(conn: Connection, slug: str) -> int:
@@ -420,6 +448,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     if missing:
         raise InputError(f"{path}:1: the header row lacks {', '.join(missing)}")
     rows: list[CouncilRow] = []
+    where: list[str] = []
     errors: list[str] = []
     for line, raw in enumerate(reader, start=2):
         record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -436,6 +465,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
                     record.get("scope") or "council",
                 )
             )
+            where.append(f"{path}:{line}")
         except InputError as exc:
             errors.append(f"{path}:{line}: {exc}")
     if errors:
@@ -443,7 +473,7 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
             "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
         )
     with store.write() as conn:
-        _insert_councils(conn, rows, now)
+        _insert_councils(conn, rows, now, where=where)
     return [r.slug for r in rows]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.coverage import covering_keys
 from purdah.decide import Span, ward_slug
 from purdah.errors import PollError
 from purdah.ids import Nation, parse_election_id
@@ -135,20 +136,27 @@ def _window_for(
 def desired_windows(conn: Connection) -> dict[tuple[int, int], dict[str, Any]]:
     """Every (council, election) window the register and elections call for now."""
     extra = extra_days(conn)
-    councils = {row.id: row for row in conn.execute(sa.select(council_t))}
+    councils = {
+        row.id: row
+        for row in conn.execute(sa.select(council_t).where(council_t.c.kind != "removed"))
+    }
     by_area: dict[str, set[int]] = defaultdict(set)
     for cid, row in councils.items():
         for area in (row.slug, row.nation.lower(), "uk"):
             by_area[area].add(cid)
     for cid, area in conn.execute(sa.select(council_area_t.c.council_id, council_area_t.c.area)):
-        by_area[area].add(cid)
+        if cid in councils:
+            by_area[area].add(cid)
 
     wanted: dict[tuple[int, int], dict[str, Any]] = {}
     elections = conn.execute(sa.select(election_t).where(E.status != "withdrawn"))
     for election in elections:
         parsed = parse_election_id(election.election_id)
         cache: dict[tuple[str, str], Any] = {}
-        for cid in by_area.get(election.area, ()):
+        covered = {
+            c for key in covering_keys(election.type, election.area) for c in by_area.get(key, ())
+        }
+        for cid in sorted(covered):
             council = councils[cid]
             key = (council.start_policy, council.end_policy)
             if key not in cache:

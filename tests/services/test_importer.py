@@ -181,6 +181,32 @@ def test_poll_of_another_kind_in_a_council_calendar_is_reported(store):
 def test_a_local_poll_without_a_nation_is_skipped_with_the_reason(store, tmp_path):
     nottinghamshire(store)
     path = calendar(tmp_path, "p.ics", [("a", "20270506", "")])
-    report = run(store, path, options=ImportOptions(area="somewhere-else"))
+    report = run(store, path, options=ImportOptions(area="uk"))
     [(uid, _summary, reason)] = report.skipped
     assert uid == "a" and "give --nation" in reason
+
+
+def test_the_same_calendar_from_another_file_name_updates_by_uid(store, tmp_path):
+    """A fresh download saved as `ashfield (1).ics`: the moved poll moves, not doubles."""
+    nottinghamshire(store)
+    first = calendar(tmp_path, "ashfield.ics", [("poll-1@ashfield", "20270506", "")])
+    run(store, first)
+    again = calendar(tmp_path, "ashfield (1).ics", [("poll-1@ashfield", "20270513", "")])
+    report = run(store, again)
+    rows = list_elections(store)
+    assert [(r.election_id, r.poll_date, r.original_poll_date, r.status) for r in rows] == [
+        ("local.selston.2027-05-13", date(2027, 5, 13), date(2027, 5, 6), "moved")
+    ]
+    assert rows[0].source == str(again.resolve())
+    assert any("is the same event (same UID and area)" in w for w in report.warnings)
+
+
+def test_the_same_uid_for_another_area_is_another_event(store, tmp_path):
+    nottinghamshire(store)
+    run(store, calendar(tmp_path, "a.ics", [("1", "20270506", "")]))
+    other = ImportOptions(council="gedling")
+    run(store, calendar(tmp_path, "b.ics", [("1", "20270506", "")]), options=other)
+    assert sorted(r.election_id for r in list_elections(store)) == [
+        "local.gedling.2027-05-06",
+        "local.selston.2027-05-06",
+    ]
