@@ -128,7 +128,11 @@ def council_add(
     """Add a council: from the area register (--gss CODE, or a principal council's
     Democracy Club SLUG alone) with its whole chain, or by hand (SLUG --name --nation
     --kind --within ...)."""
-    policies = {"start_policy": start_policy, "end_policy": end_policy, "scope": scope}
+    policies: dict[str, Any] = {
+        "start_policy": start_policy,
+        "end_policy": end_policy,
+        "scope": scope,
+    }
     if gss or (slug and not (nation or kind or within)):
         from purdah.services.areas import add_from_register
 

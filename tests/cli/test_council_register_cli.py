@@ -31,7 +31,8 @@ def test_selston_by_gss_alone_is_restricted_by_its_whole_chain_and_not_by_rother
     result = run("council", "add", "--gss", "E04007786")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == (
-        "added council selston: Selston Parish Council (parish, ENG, E04007786); start policy run-up"
+        "added council selston: Selston Parish Council (parish, ENG, E04007786); "
+        "start policy run-up"
     )
     assert run("councillor", "add", "selston/jane-doe", "--name", "Jane Doe").exit_code == 0
     covering = [
