@@ -52,22 +52,21 @@ def test_stop_and_start_across_a_boundary_switches_once(sqlite_store):
 
 
 def test_scheduler_jobs_are_registered_with_safe_defaults(sqlite_store):
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     nottinghamshire(sqlite_store)
     add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
-    scheduler = BackgroundScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS)
     runner = Runner(sqlite_store, clock=Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
-    runner.build(scheduler)
+    scheduler = runner.build(Runner.new_scheduler())
     runner.tick()
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
         "purdah-periodic",
         "purdah-midnight",
-        "purdah-replan",
+        "purdah-watch",
+        "purdah-heartbeat",
         "purdah-feeds",
         BOUNDARY_JOB,
     }
+    assert jobs["purdah-feeds"].executor == "feeds"  # a slow feed holds only its own thread
     boundary = jobs[BOUNDARY_JOB].trigger.run_date
     assert boundary == START
     midnight = jobs["purdah-midnight"].trigger

@@ -59,6 +59,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 def _register() -> None:
     from purdah.cli import (
         check,
+        doctor,
         elections,
         export,
         imports,
@@ -84,6 +85,7 @@ def _register() -> None:
         check.reconcile,
         check.history,
         check.exempt,
+        doctor.doctor,
         scheduler.run,
         imports.import_,
         imports.feed,

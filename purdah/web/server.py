@@ -1,33 +1,79 @@
 """Running the HTTP service with uvicorn: alone (`purdah serve`) or in a background thread
-beside the scheduler (`purdah run --serve`)."""
+beside the scheduler (`purdah run --serve`).
+
+The listening socket is bound here, before anything else starts, so an address that is
+taken is a ServiceError (a clear `Error:` line and a non-zero exit) rather than a log line
+from a server thread that has quietly ended while the scheduler runs on without it.
+"""
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from typing import Any
 
+from purdah.errors import ServiceError
 from purdah.store import Store
 
+START_TIMEOUT = 15.0  # seconds for the server thread to say it is serving
 
-def _server(store: Store, host: str, port: int, scheduler: Any = None) -> Any:
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or ServiceError saying why it cannot be."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ServiceError(f"cannot listen on {where}: {exc.strerror} (check --host)") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ServiceError(
+                f"cannot listen on {where}: the address is already in use "
+                "(another process holds the port: stop it, or choose another --port)"
+            ) from None
+        raise ServiceError(f"cannot listen on {where}: {exc.strerror}") from None
+    return sock
+
+
+def _server(store: Store, scheduler: Any = None) -> Any:
     import uvicorn
 
     from purdah.web.app import create_app
 
     app = create_app(store, scheduler=scheduler)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     return uvicorn.Server(config)
 
 
 def serve(store: Store, host: str, port: int) -> None:
     """In the foreground; Ctrl-C or SIGTERM stops it."""
-    _server(store, host, port).run()
+    sock = listen(host, port)
+    _server(store).run(sockets=[sock])
 
 
 def start_in_thread(store: Store, host: str, port: int, scheduler: Any) -> tuple[Any, Any]:
-    """Start the service in a background thread; returns (server, thread). Stop it with
-    `server.should_exit = True` and `thread.join()`."""
-    server = _server(store, host, port, scheduler)
-    thread = threading.Thread(target=server.run, name="purdah-http", daemon=True)
+    """Bind, start the service in a background thread and wait until it serves; returns
+    (server, thread). Stop it with `server.should_exit = True` and `thread.join()`."""
+    sock = listen(host, port)
+    server = _server(store, scheduler)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="purdah-http", daemon=True
+    )
     thread.start()
+    waited = 0.0
+    while not server.started:
+        if not thread.is_alive() or waited >= START_TIMEOUT:
+            server.should_exit = True
+            sock.close()
+            raise ServiceError(f"the HTTP service on {host}:{port} did not start (see the log)")
+        thread.join(0.05)
+        waited += 0.05
     return server, thread

@@ -115,9 +115,13 @@ def test_api_status(client):
 
 
 def test_healthz(client):
-    body = client.get("/healthz").json()
-    assert body["ok"] and body["store"] == "reachable" and body["reconcile_fresh"]
+    response = client.get("/healthz")
+    body = response.json()
+    assert body["store"] == "reachable" and body["reconcile_fresh"]
     assert body["scheduler"] == {"in_process": False}
+    # No `purdah run` has ever kept this store: that is the one fault, and it is a 503.
+    assert [f["name"] for f in body["faults"]] == ["heartbeat_missing"]
+    assert response.status_code == 503 and body["ok"] is False
 
 
 def test_healthz_reports_an_unreachable_store(tmp_path):
