@@ -220,7 +220,8 @@ class Runner:
                 m.boundary_lateness_seconds += lateness
                 m.last_boundary_lateness_seconds = lateness
 
-    def _retry_later(self, reason: str, due: datetime | None, exc: Exception) -> None:
+    def _retry_later(self, reason: str, due: datetime | None, exc: Exception) -> timedelta:
+        """Log the failure and plan the retry; returns its delay."""
         self.failures += 1
         with self.metrics.lock:
             self.metrics.reconcile_failures += 1
@@ -234,7 +235,7 @@ class Runner:
             delay.total_seconds(),
         )
         if self.scheduler is None:
-            return
+            return delay
         base = reason.removeprefix("retry of ")
         self.scheduler.add_job(
             self.tick,
@@ -244,6 +245,7 @@ class Runner:
             id=RETRY_JOB,
             replace_existing=True,
         )
+        return delay
 
     def refresh_feeds(self) -> None:
         """Fetch the feeds that are due, on the feeds' own worker: never under the switching
