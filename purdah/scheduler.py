@@ -225,7 +225,7 @@ class Runner:
         self.failures += 1
         with self.metrics.lock:
             self.metrics.reconcile_failures += 1
-        delay = min(self.retry_first * 2 ** min(self.failures - 1, 20), self.retry_max)
+        delay: timedelta = min(self.retry_first * 2 ** min(self.failures - 1, 20), self.retry_max)
         log.error(
             "reconcile (%s) failed (attempt %d): %s: %s; retrying in %d s",
             reason,
