@@ -49,15 +49,17 @@ class RawServer:
         self.thread.join(timeout=5)
 
 
-def trickle(seconds_per_byte: float = 1.0, size: int = 10_000):
-    """Headers at once, then the body one byte every `seconds_per_byte` (for hours)."""
+def trickle(seconds_per_byte: float = 1.0, size: int = 10_000, give_up: float = 40.0):
+    """Headers at once, then a body of `size` bytes, one every `seconds_per_byte` (that is
+    hours); the server hangs up after `give_up` seconds, so that a client without a total
+    deadline fails a test instead of hanging it."""
 
     def behave(conn: socket.socket, closing: threading.Event) -> None:
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\n"
             + f"Content-Length: {size}\r\n\r\n".encode()
         )
-        for _ in range(size):
+        for _ in range(min(size, int(give_up / seconds_per_byte))):
             if closing.wait(seconds_per_byte):
                 return
             conn.sendall(b"B")

@@ -207,7 +207,7 @@ def test_fetch_has_a_total_deadline_against_a_trickling_server():
     from purdah.ical.reader import FeedRejected
     from tests.servers import RawServer, trickle
 
-    server = RawServer(trickle())
+    server = RawServer(trickle(give_up=12))
     try:
         started = time.monotonic()
         with pytest.raises(FeedRejected) as caught:
