@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,9 +27,13 @@ from bench_store import build  # noqa: E402
 
 
 def timed(url: str) -> float:
+    """Seconds for the whole answer (a 503 from /healthz naming faults counts too)."""
     t0 = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=60) as r:
-        r.read()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            r.read()
+    except urllib.error.HTTPError as exc:
+        exc.read()
     return time.perf_counter() - t0
 
 
@@ -44,7 +49,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="purdah-bench-health-"))
     db = tmp / "bench.db"
     build(db, args.councils, 10)
-    purdah = str(Path(sys.executable).with_name("purdah"))
+    purdah = str(Path(sys.executable).with_name("purdah"))  # PYTHONPATH picks the code
     subprocess.run([purdah, "reconcile", "--db", str(db)], check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
@@ -52,9 +57,14 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait(base + "/livez")
+        wait(base + "/openapi.json")
+        try:
+            urllib.request.urlopen(base + "/livez", timeout=10)
+            routes = ["/livez", "/healthz"]
+        except OSError:  # a purdah from before /livez
+            routes = ["/healthz"]
         size = len(urllib.request.urlopen(base + "/api/status", timeout=120).read())
-        idle = {"/livez": samples(base + "/livez", 5), "/healthz": samples(base + "/healthz", 5)}
+        idle = {route: samples(base + route, 5) for route in routes}
         status_times: list[float] = []
 
         def one_status() -> None:
@@ -65,10 +75,10 @@ def main() -> None:
         for t in busy_threads:
             t.start()
         time.sleep(0.5)  # let them queue up
-        loaded: dict[str, list[float]] = {"/livez": [], "/healthz": []}
+        loaded: dict[str, list[float]] = {route: [] for route in routes}
         while any(t.is_alive() for t in busy_threads) and len(loaded["/healthz"]) < 5:
-            loaded["/livez"].append(timed(base + "/livez"))
-            loaded["/healthz"].append(timed(base + "/healthz"))
+            for route in routes:
+                loaded[route].append(timed(base + route))
         for t in busy_threads:
             t.join()
     finally:
@@ -78,11 +88,15 @@ def main() -> None:
         f"\n/api/status is {size / 1e6:.1f} MB; {args.busy} at once took up to "
         f"{max(status_times):.1f} s each\n"
     )
-    print("| route | idle median | median with the API busy | ratio busy/idle |")
-    print("|---|---|---|---|")
-    for route in ("/livez", "/healthz"):
+    print("| route | idle median | median with the API busy | worst | ratio busy/idle |")
+    print("|---|---|---|---|---|")
+    for route in routes:
         a, b = statistics.median(idle[route]), statistics.median(loaded[route])
-        print(f"| {route} | {a * 1e3:.0f} ms | {b * 1e3:.0f} ms | {b / a:.1f}x |")
+        worst = max(loaded[route])
+        print(
+            f"| {route} | {a * 1e3:.0f} ms | {b * 1e3:.0f} ms | {worst * 1e3:.0f} ms "
+            f"| {b / a:.1f}x |"
+        )
 
 
 if __name__ == "__main__":

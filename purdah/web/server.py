@@ -17,6 +17,7 @@ from purdah.errors import ServiceError
 from purdah.store import Store
 
 START_TIMEOUT = 15.0  # seconds for the server thread to say it is serving
+API_THREADS = 4  # synchronous routes served at once (see _FewThreads)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -43,12 +44,35 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _FewThreads:
+    """Caps how many requests to synchronous routes run at once (anyio's default is 40).
+
+    Forty threads building multi-megabyte JSON answers at once starve the event loop of
+    the GIL, and with it every other answer (/livez took 6 s behind 50 /api/status on 2
+    cores). A few threads finish the same work as soon and leave the loop free; /livez,
+    /healthz and /metrics are async and read on their own executor, so they never wait
+    for these threads."""
+
+    def __init__(self, app: Any, threads: int) -> None:
+        self.app = app
+        self.threads = threads
+        self.limited = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self.limited:  # the limiter belongs to the server's event loop
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+            self.limited = True
+        await self.app(scope, receive, send)
+
+
 def _server(store: Store, scheduler: Any = None) -> Any:
     import uvicorn
 
     from purdah.web.app import create_app
 
-    app = create_app(store, scheduler=scheduler)
+    app = _FewThreads(create_app(store, scheduler=scheduler), API_THREADS)
     config = uvicorn.Config(app, log_level="warning", access_log=False)
     return uvicorn.Server(config)
 
