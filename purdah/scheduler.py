@@ -161,6 +161,7 @@ class Runner:
         self.stopping = threading.Event()
         self.watcher = ChangeWatch(store)
         self._last_replan = 0.0
+        self._watch_failing = False
         self._lock = threading.Lock()  # the switching lock: reconcile and planning only
 
     def tick(self, reason: str = "tick", due: datetime | None = None) -> ReconcileResult | None:
@@ -254,9 +255,13 @@ class Runner:
         others are still refreshed."""
         from purdah.services.feeds import refresh_due
 
-        results = refresh_due(
-            self.store, now=self.clock(), timeout=self.fetch_timeout, cancel=self.stopping
-        )
+        try:
+            results = refresh_due(
+                self.store, now=self.clock(), timeout=self.fetch_timeout, cancel=self.stopping
+            )
+        except Exception as exc:  # the store is down: the next run (a minute on) retries
+            log.warning("feeds not refreshed: %s: %s", type(exc).__name__, _first_line(exc))
+            return
         for result in results:
             if result.ok:
                 log.info(
@@ -285,8 +290,13 @@ class Runner:
         try:
             changed = self.watcher.changed()
         except Exception as exc:
-            log.warning("change check failed: %s: %s", type(exc).__name__, exc)
+            if not self._watch_failing:  # once, not every two seconds
+                log.warning("change check failed (retrying): %s: %s", type(exc).__name__, exc)
+            self._watch_failing = True
             return
+        if self._watch_failing:
+            log.info("change check works again")
+            self._watch_failing = False
         if changed or time.monotonic() - self._last_replan >= REPLAN_SECONDS:
             self.replan()
 

@@ -152,3 +152,33 @@ def test_doctor_on_a_missing_store_exits_2(tmp_path):
     result = CliRunner().invoke(main, ["doctor", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 2
     assert result.output.splitlines()[-1].startswith("Error: no purdah store at ")
+
+
+def test_the_cheap_flags_check_agrees_with_status(selston, monkeypatch):
+    """flags_differing decides only the councillors whose flags could be wrong; whatever
+    instant the flags were last switched for, it finds exactly what `status` finds."""
+    from purdah.decide import Action
+    from purdah.services import doctor
+    from purdah.services.history import exempt
+    from purdah.services.status import status
+
+    exempt(
+        selston,
+        "selston/mayor",
+        action=Action.PROMOTE,
+        start=START + timedelta(days=2),
+        end=START + timedelta(days=4),
+        reason="civic duty",
+        granted_by="clerk",
+        now=SETUP,
+    )
+    instants = [START - timedelta(days=1), START + timedelta(days=1), START + timedelta(days=3)]
+    instants.append(datetime(2026, 5, 8, tzinfo=LONDON))  # after the poll
+    for switched in instants:
+        reconcile(selston, switched)
+        for now in instants:
+            expected = [r.councillor for r in status(selston, now) if r.mismatch]
+            assert doctor.flags_differing(selston, now) == (4, expected), (switched, now)
+            monkeypatch.setattr(doctor, "MAX_CANDIDATES", 0)  # the everyone-at-once path
+            assert doctor.flags_differing(selston, now) == (4, expected), (switched, now)
+            monkeypatch.undo()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -111,7 +112,6 @@ def test_replan_picks_up_a_window_added_by_another_process(sqlite_store):
 
 
 def test_run_with_serve_answers_http_and_stops_cleanly(tmp_path):
-    import json
     import socket
     import urllib.request
 
@@ -391,7 +391,10 @@ def test_purdah_run_stops_on_sigterm_in_the_middle_of_a_trickling_fetch(tmp_path
     store.close()
     env = {**os.environ, "PURDAH_DB": str(tmp_path / "run.db")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "purdah", "run"], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "purdah", "run", "--log-format", "json"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         # At start-up (the old scheduler fetched first after a minute: wait for that too).
@@ -408,7 +411,10 @@ def test_purdah_run_stops_on_sigterm_in_the_middle_of_a_trickling_fetch(tmp_path
         server.close()
     assert proc.returncode == 0, rest
     assert took < 5, f"took {took:.1f} s to stop"
-    assert "received SIGTERM: stopping" in rest and "stopped" in rest
+    logged = [json.loads(line) for line in rest.splitlines()]  # --log-format json
+    assert all(set(entry) >= {"time", "level", "logger", "message"} for entry in logged)
+    messages = [entry["message"] for entry in logged]
+    assert "received SIGTERM: stopping" in messages and messages[-1] == "stopped"
     from purdah.services.feeds import list_feeds
     from purdah.store import open_store
 
