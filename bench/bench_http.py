@@ -104,7 +104,7 @@ def main() -> None:
     ]
     try:
         ours, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{base_port}"
-        wait(ours + "/healthz")
+        wait(ours + "/livez")
         wait(bare + "/ping")
         checks = [
             f"/api/check?councillor=parish-{i}/c{i % 10}&at=2028-04-20T12:00" for i in range(500)
