@@ -22,9 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from purdah.errors import InputError, NotFound
+from purdah.errors import InputError, NotFound, PurdahError
 from purdah.ical.fetch import DEADLINE_SECONDS, FetchCancelled, fetch, is_url
-from purdah.ical.reader import FeedRejected
 from purdah.models import election_t, feed_t
 from purdah.services.importer import ImportOptions, ImportReport, import_sources
 from purdah.store import Store
@@ -244,7 +243,7 @@ def refresh_feed(
     except FetchCancelled:
         raise
     except Exception as exc:
-        expected = isinstance(exc, FeedRejected | InputError | NotFound)
+        expected = isinstance(exc, PurdahError)  # a message written for the user
         error = str(exc) if expected else f"{feed.name}: cannot be imported: {_describe(exc)}"
         if not expected:
             log.warning("feed %s: unexpected failure", feed.name, exc_info=True)
