@@ -10,6 +10,8 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+import pytest
+
 from purdah.clock import LONDON
 from purdah.scheduler import BOUNDARY_JOB, JOB_DEFAULTS, RETRY_JOB, Runner
 from purdah.services.elections import add_election
@@ -422,7 +424,8 @@ def test_purdah_run_stops_on_sigterm_in_the_middle_of_a_trickling_fetch(tmp_path
     assert feed.failures == 0 and feed.last_error is None  # stopping is not the feed's fault
 
 
-def test_run_serve_on_a_busy_port_exits_with_a_clear_error(tmp_path):
+@pytest.mark.parametrize("command", [["run", "--serve"], ["serve"]])
+def test_serving_on_a_busy_port_exits_with_a_clear_error(tmp_path, command):
     """Observation: `run --serve` on a taken port printed the URL, logged "address already
     in use" and ran on without the service."""
     import socket
@@ -433,7 +436,7 @@ def test_run_serve_on_a_busy_port_exits_with_a_clear_error(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         proc = subprocess.Popen(
-            [*purdah, "run", "--serve", "--port", str(port)],
+            [*purdah, *command, "--port", str(port)],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -449,4 +452,4 @@ def test_run_serve_on_a_busy_port_exits_with_a_clear_error(tmp_path):
         f"Error: cannot listen on 127.0.0.1:{port}: the address is already in use "
         "(another process holds the port: stop it, or choose another --port)"
     )
-    assert "the clerk's page" not in err and "reconciled" not in err
+    assert "the clerk's page" not in err and "reconciled" not in err and "http://" not in err

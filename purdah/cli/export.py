@@ -51,5 +51,9 @@ def serve(host: str, port: int, db: str | None) -> None:
     from purdah.web.server import serve as serve_http
 
     store = open_db(db)
-    click.echo(f"purdah: http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    serve_http(store, host, port)
+    serve_http(
+        store,
+        host,
+        port,
+        announce=lambda: click.echo(f"purdah: http://{host}:{port}/ (Ctrl-C stops)", err=True),
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from purdah.errors import ServiceError
@@ -77,9 +78,12 @@ def _server(store: Store, scheduler: Any = None) -> Any:
     return uvicorn.Server(config)
 
 
-def serve(store: Store, host: str, port: int) -> None:
-    """In the foreground; Ctrl-C or SIGTERM stops it."""
+def serve(store: Store, host: str, port: int, announce: Callable[[], None] | None = None) -> None:
+    """In the foreground; Ctrl-C or SIGTERM stops it. `announce` is called once the port
+    is bound (so a URL is never printed for a port that is taken)."""
     sock = listen(host, port)
+    if announce is not None:
+        announce()
     _server(store).run(sockets=[sock])
 
 
