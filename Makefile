@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_http.py
+	$(BIN)/python bench/bench_health.py
 
 lint: install
 	$(BIN)/ruff check purdah tests bench

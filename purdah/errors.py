@@ -35,3 +35,7 @@ class PollError(InputError):
     """A poll that cannot be held as given (a day the law excludes, an election that does not
     exist there, a general election after the legal maximum), or one no rule purdah knows was
     in force for: refused with the reason and the law that says so."""
+
+
+class ServiceError(PurdahError):
+    """The HTTP service cannot start (the address is taken, or cannot be listened on)."""

@@ -302,3 +302,48 @@ def rule_json(rule: Any) -> dict[str, Any]:
         "links": list(rule.links),
         "notes": list(rule.notes),
     }
+
+
+def diagnosis_json(d: Any) -> dict[str, Any]:
+    """The `purdah doctor --json` object, also the body of /healthz (keys are only added)."""
+
+    def when(value: datetime | None) -> str | None:
+        return iso_instant(value) if value is not None else None
+
+    beat = d.heartbeat
+    return {
+        "ok": d.ok,
+        "at": iso_instant(d.at),
+        "store": d.store,
+        "faults": [{"name": f.name, "message": f.message} for f in d.faults],
+        "last_reconcile_at": when(d.last_reconcile_at),
+        "reconcile_fresh": d.last_reconcile_at is not None
+        and not any(f.name.startswith("reconcile_") for f in d.faults),
+        "last_boundary_at": when(d.last_boundary_at),
+        "next_boundary_at": when(d.next_boundary_at),
+        "heartbeat": None
+        if beat is None
+        else {
+            "at": iso_instant(beat.at),
+            "host": beat.host,
+            "pid": beat.pid,
+            "interval_minutes": beat.interval.total_seconds() / 60,
+            "last_tick": when(beat.last_tick),
+            "next_boundary": when(beat.next_boundary),
+            "failing_reconciles": beat.failing_reconciles,
+        },
+        "feeds": [
+            {
+                "name": f.name,
+                "last_ok_at": when(f.last_ok_at),
+                "failures": f.failures,
+                "last_error": f.last_error,
+                "fresh": f.fresh,
+                "next_due_at": when(f.next_due_at),
+            }
+            for f in d.feeds
+        ],
+        "councillors": d.councillors,
+        "flags_differ": len(d.flags_differ),
+        "flags_differ_examples": d.flags_differ[:20],
+    }

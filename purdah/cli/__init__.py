@@ -60,6 +60,7 @@ def _register() -> None:
     from purdah.cli import (
         areas,
         check,
+        doctor,
         elections,
         export,
         imports,
@@ -87,6 +88,7 @@ def _register() -> None:
         check.reconcile,
         check.history,
         check.exempt,
+        doctor.doctor,
         scheduler.run,
         imports.import_,
         imports.feed,

@@ -152,8 +152,15 @@ def serve(host: str, port: int, db: str | None) -> None:
 
     store = open_db(db)
     settings = web_settings()
-    click.echo(f"purdah: http://{host}:{port}/ ({describe(settings)}; Ctrl-C stops)", err=True)
-    serve_http(store, host, port, settings)
+    serve_http(
+        store,
+        host,
+        port,
+        settings,
+        announce=lambda: click.echo(
+            f"purdah: http://{host}:{port}/ ({describe(settings)}; Ctrl-C stops)", err=True
+        ),
+    )
 
 
 def describe(settings: WebSettings) -> str:

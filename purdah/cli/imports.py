@@ -187,7 +187,8 @@ def feed() -> None:
     default="6h",
     show_default=True,
     metavar="DURATION",
-    help="How often to refresh: 30m, 6h, 1d or ISO 8601 (PT6H).",
+    help="How often to refresh: 30m, 6h, 1d or ISO 8601 (PT6H); "
+    "between 5 minutes and 7 days (checked before anything is written).",
 )
 @import_options
 @db_option

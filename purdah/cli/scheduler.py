@@ -2,10 +2,42 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import UTC, datetime
+
 import click
 
 from purdah.cli.export import web_options
 from purdah.cli.options import db_option
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message (and any traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(log_format: str) -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 @click.command()
@@ -20,25 +52,34 @@ from purdah.cli.options import db_option
     "--serve",
     "with_http",
     is_flag=True,
-    help="Also run the HTTP service (page, feeds, API) in the same process.",
+    help="Also run the HTTP service (page, feeds, API) in the same process; "
+    "exit 1 at once if its address cannot be listened on.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --serve.")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="With --serve."
 )
 @web_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line (time, level, logger, message), for log collectors.",
+)
 @db_option
-def run(interval: int, with_http: bool, host: str, port: int, db: str | None) -> None:
+def run(
+    interval: int, with_http: bool, host: str, port: int, log_format: str, db: str | None
+) -> None:
     """Run the scheduler in the foreground: reconcile at start-up, at every window boundary,
-    just after midnight UK time and every --interval minutes, and refresh due feeds.
-    Stop with Ctrl-C or SIGTERM."""
-    import logging
-
+    just after midnight UK time and every --interval minutes; notice windows and exemptions
+    that other processes add within seconds; refresh due feeds on their own worker (30 s
+    total limit per fetch); keep a heartbeat for `purdah doctor`. Stop with Ctrl-C or
+    SIGTERM."""
     from purdah.cli.options import open_db
     from purdah.scheduler import Runner
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    setup_logging(log_format)
     store = open_db(db)
     runner = Runner(store, interval_minutes=interval)
     if not with_http:

@@ -4,13 +4,17 @@ A refresh fetches with a conditional GET (ETag / Last-Modified) and imports thro
 the same all-or-nothing importer, remembered as source `feed:NAME`. A failure (network,
 HTTP status, unreadable or drastically shrunken data) keeps the last good data, is
 recorded on the feed (`feed list` shows it) and retried with back-off: 5 minutes,
-doubling, never longer than the feed's interval.
+doubling, never longer than the feed's interval. Each feed is fetched, imported and recorded
+on its own: whatever goes wrong with one (a hostile server, content the store cannot hold)
+is that feed's recorded failure and never stops the others. A fetch has a total deadline.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,14 +23,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from purdah.errors import InputError, NotFound, PurdahError
-from purdah.ical.fetch import fetch, is_url
-from purdah.ical.reader import FeedRejected
+from purdah.ical.fetch import DEADLINE_SECONDS, FetchCancelled, fetch, is_url
 from purdah.models import election_t, feed_t
 from purdah.services.importer import ImportOptions, ImportReport, import_sources
 from purdah.store import Store
 
 F = feed_t.c
+log = logging.getLogger("purdah.feeds")
 DEFAULT_EVERY = timedelta(hours=6)
+MIN_EVERY = timedelta(minutes=5)  # be kind to the server
+MAX_EVERY = timedelta(days=7)  # a feed checked less often than weekly is not being watched
 FIRST_RETRY = timedelta(minutes=5)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -60,18 +66,40 @@ def parse_duration(text: str) -> timedelta:
     """`30m`, `6h`, `1d`, or ISO 8601 such as `PT6H`."""
     value = text.strip()
     match = _DURATION.match(value.lower())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        duration = timedelta(**{unit: int(match.group(1))})
-    else:
+    days = hours = minutes = seconds = 0
+    if not match:
         iso = _ISO.match(value.upper())
         if not iso or not any(iso.groups()):
             raise InputError(f"--every {text!r} is not a duration: write e.g. 30m, 6h, 1d or PT6H")
         days, hours, minutes, seconds = (int(g or 0) for g in iso.groups())
-        duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if duration < timedelta(minutes=5):
-        raise InputError(f"--every {text!r} is shorter than 5 minutes: be kind to the server")
+    try:
+        if match:
+            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+            duration = timedelta(**{unit: int(match.group(1))})
+        else:
+            duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        duration = MAX_EVERY + timedelta(seconds=1)
+    check_every(duration, text)
     return duration
+
+
+def check_every(every: timedelta, text: str | None = None) -> None:
+    """A feed's interval must lie in [MIN_EVERY, MAX_EVERY]; checked before anything is
+    written."""
+    shown = repr(text) if text is not None else str(every)
+    if every < MIN_EVERY:
+        raise InputError(f"--every {shown} is shorter than 5 minutes: be kind to the server")
+    if every > MAX_EVERY:
+        raise InputError(
+            f"--every {shown} is longer than 7 days: a feed must be checked at least weekly "
+            "(write e.g. 6h, 1d or 7d)"
+        )
+
+
+def _every_of(feed: Any) -> timedelta:
+    """A stored interval, clamped into bounds (rows written before the bounds existed)."""
+    return min(max(timedelta(seconds=min(feed.every_seconds, 10**9)), MIN_EVERY), MAX_EVERY)
 
 
 def _name_for(location: str) -> str:
@@ -113,6 +141,7 @@ def add_feed(
     now: datetime,
 ) -> RefreshResult:
     """Register a feed and fetch it once at once (a failure keeps it registered)."""
+    check_every(every)
     if not is_url(location):
         path = Path(location).expanduser()
         if not path.is_file():
@@ -184,10 +213,22 @@ def _is_everyelection_api(location: str, options: ImportOptions) -> bool:
     )
 
 
-def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False) -> RefreshResult:
-    """Fetch and import one feed; on failure record it and keep the last good data."""
+def refresh_feed(
+    store: Store,
+    name: str,
+    *,
+    now: datetime,
+    force: bool = False,
+    timeout: float = DEADLINE_SECONDS,
+    cancel: threading.Event | None = None,
+) -> RefreshResult:
+    """Fetch and import one feed; on failure record it and keep the last good data.
+
+    Any failure of this feed's fetch or import (not only the expected ones: a server that
+    breaks the protocol, content the store refuses) is recorded on the feed with back-off.
+    A fetch abandoned because the process is stopping (`cancel`) records nothing."""
     feed = _feed(store, name)
-    every = timedelta(seconds=feed.every_seconds)
+    every = _every_of(feed)
     options = _options_of(feed.options)
     location, partial = feed.location, False
     if not force and feed.last_ok_at is not None and _is_everyelection_api(feed.location, options):
@@ -200,6 +241,8 @@ def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False)
             location,
             etag=None if force else feed.etag,
             last_modified=None if force else feed.last_modified,
+            timeout=timeout,
+            cancel=cancel,
         )
         if fetched.data is None:
             _record(store, feed, now, ok=True, next_due=now + every)
@@ -214,11 +257,17 @@ def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False)
             data=[fetched.data],
             partial=partial,
         )
-    except (FeedRejected, InputError, NotFound) as exc:
+    except FetchCancelled:
+        raise
+    except Exception as exc:
+        expected = isinstance(exc, PurdahError)  # a message written for the user
+        error = str(exc) if expected else f"{feed.name}: cannot be imported: {_describe(exc)}"
+        if not expected:
+            log.warning("feed %s: unexpected failure", feed.name, exc_info=True)
         failures = feed.failures + 1
-        retry = min(FIRST_RETRY * 2 ** (failures - 1), every)
-        _record(store, feed, now, ok=False, next_due=now + retry, error=str(exc), failures=failures)
-        return RefreshResult(feed.name, False, error=str(exc), next_due_at=now + retry)
+        retry = min(FIRST_RETRY * 2 ** min(failures - 1, 20), every)
+        _record(store, feed, now, ok=False, next_due=now + retry, error=error, failures=failures)
+        return RefreshResult(feed.name, False, error=error, next_due_at=now + retry)
     _record(
         store,
         feed,
@@ -229,6 +278,13 @@ def refresh_feed(store: Store, name: str, *, now: datetime, force: bool = False)
         last_modified=fetched.last_modified,
     )
     return RefreshResult(feed.name, True, report=report, next_due_at=now + every)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an unexpected exception: the driver's message where there is one."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(orig or exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _record(
@@ -247,7 +303,7 @@ def _record(
         "last_checked_at": now,
         "next_due_at": next_due,
         "failures": failures,
-        "last_error": error,
+        "last_error": error.replace("\x00", "\\x00") if error else None,
     }
     if ok:
         values["last_ok_at"] = now
@@ -257,8 +313,16 @@ def _record(
         conn.execute(sa.update(feed_t).where(F.id == feed.id).values(**values))
 
 
-def refresh_due(store: Store, *, now: datetime) -> list[RefreshResult]:
-    """Refresh every feed whose time has come (the scheduler's job)."""
+def refresh_due(
+    store: Store,
+    *,
+    now: datetime,
+    timeout: float = DEADLINE_SECONDS,
+    cancel: threading.Event | None = None,
+) -> list[RefreshResult]:
+    """Refresh every feed whose time has come (the scheduler's job), each on its own: one
+    feed's failure is recorded on it and the others are still refreshed. Stops early, with
+    nothing recorded for the rest, once `cancel` is set."""
     with store.read() as conn:
         due = (
             conn.execute(
@@ -271,10 +335,15 @@ def refresh_due(store: Store, *, now: datetime) -> list[RefreshResult]:
         )
     results = []
     for name in due:
+        if cancel is not None and cancel.is_set():
+            break
         try:
-            results.append(refresh_feed(store, name, now=now))
-        except PurdahError as exc:  # one feed's trouble must not stop the others
-            results.append(RefreshResult(name, False, error=str(exc)))
+            results.append(refresh_feed(store, name, now=now, timeout=timeout, cancel=cancel))
+        except FetchCancelled:
+            break
+        except Exception as exc:  # e.g. the store itself failed: one feed must not stop the rest
+            log.warning("feed %s: refresh failed", name, exc_info=True)
+            results.append(RefreshResult(name, False, error=_describe(exc)))
     return results
 
 

@@ -256,12 +256,33 @@ def create_app(
         instant, now = when(at)
         return JSONResponse([status_json(row) for row in status(store, instant, council, now)])
 
-    @app.get("/healthz", summary="Store reachable, scheduler's last tick, feed freshness")
-    def healthz() -> JSONResponse:
-        from purdah.web.health import health
+    @app.get(
+        "/healthz",
+        summary="Every fault by name (the JSON of `purdah doctor --json`); 503 if any",
+    )
+    async def healthz() -> JSONResponse:
+        import asyncio
 
-        body = health(store, clock(), scheduler)
+        from purdah.web.health import EXECUTOR, health
+
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(EXECUTOR, health, store, clock(), scheduler)
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus text format: reconciles, boundary lateness, feeds, faults",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+    )
+    async def metrics() -> Response:
+        import asyncio
+
+        from purdah.web.health import EXECUTOR, metrics_text
+
+        loop = asyncio.get_running_loop()
+        text = await loop.run_in_executor(EXECUTOR, metrics_text, store, clock(), scheduler)
+        return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/", response_class=HTMLResponse, summary="The clerk's page")
     def page(request: Request, council: str | None = None) -> HTMLResponse:

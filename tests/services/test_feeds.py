@@ -193,3 +193,143 @@ def test_durations(text, expected):
 def test_bad_durations(text):
     with pytest.raises(InputError):
         parse_duration(text)
+
+
+# --- Issue 8: feeds that fail alone, a total deadline, a bounded --every ---------------
+
+
+def test_fetch_has_a_total_deadline_against_a_trickling_server():
+    """Observation: a server trickling a byte a second kept a fetch busy past 150 s (the
+    30 s limit was per read). The limit now covers the whole answer."""
+    import time
+
+    from purdah.ical.fetch import fetch
+    from purdah.ical.reader import FeedRejected
+    from tests.servers import RawServer, trickle
+
+    server = RawServer(trickle(give_up=12))
+    try:
+        started = time.monotonic()
+        with pytest.raises(FeedRejected) as caught:
+            fetch(server.url, timeout=2)
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    assert str(caught.value) == (
+        f"{server.url}: no complete answer within 2 s "
+        "(the limit covers connecting, the headers and the whole body)"
+    )
+    assert took < 6  # the body would take 10,000 s
+
+
+def test_fetch_caps_a_body_without_a_length():
+    from purdah.ical.fetch import fetch
+    from purdah.ical.reader import FeedRejected
+    from tests.servers import RawServer, endless_chunks
+
+    server = RawServer(endless_chunks)
+    try:
+        with pytest.raises(FeedRejected) as caught:
+            fetch(server.url, max_bytes=1_000_000, timeout=20)
+    finally:
+        server.close()
+    assert str(caught.value) == f"{server.url}: more than 1,000,000 bytes; not imported"
+
+
+def test_a_feed_whose_server_hangs_up_fails_alone_and_backs_off(store, server):
+    """Observation: one feed's unexpected failure stopped every later feed's refresh, with
+    no failure recorded. Now it is recorded on that feed and the others are refreshed."""
+    from tests.servers import RawServer, hang_up
+
+    nottinghamshire(store)
+    bad = RawServer(hang_up)
+    try:
+        first = add_feed(
+            store, bad.url, name="broken", options=ImportOptions(council="selston"), now=NOW
+        )
+        assert not first.ok  # recorded, not raised
+        add(store, server)
+        later = NOW + timedelta(hours=7)
+        results = {r.name: r for r in refresh_due(store, now=later)}
+    finally:
+        bad.close()
+    assert set(results) == {"broken", "parish"}
+    assert results["parish"].ok and not results["broken"].ok
+    assert results["broken"].error.startswith(f"{bad.url}: cannot be fetched (")
+    feeds = {f.name: f for f in list_feeds(store)}
+    assert feeds["broken"].failures == 2
+    assert feeds["broken"].next_due_at == later + 2 * FIRST_RETRY
+    assert feeds["parish"].failures == 0 and feeds["parish"].last_ok_at == later
+
+
+def test_a_feed_the_store_cannot_hold_fails_alone(store, server):
+    """Observation (PostgreSQL): a poll title holding a NUL byte failed every later feed's
+    refresh with no failure recorded and no back-off. Whatever the store makes of such a
+    title, the other feeds are refreshed and a failure is recorded with back-off."""
+    from tests.servers import RawServer
+
+    nottinghamshire(store)
+    body = ics("20270506").replace(b"SUMMARY:Parish", b"SUMMARY:Par\x00ish")
+
+    def nul_title(conn, closing):
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/calendar\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+    bad = RawServer(nul_title)
+    try:
+        add_feed(store, bad.url, name="nul", options=ImportOptions(council="ashfield"), now=NOW)
+        add(store, server)
+        server.body = ics("20270506", "20280504")
+        later = NOW + timedelta(hours=7)
+        results = {r.name: r for r in refresh_due(store, now=later)}
+    finally:
+        bad.close()
+    assert set(results) == {"nul", "parish"}
+    assert results["parish"].ok and len(results["parish"].report.elections) == 2
+    feeds = {f.name: f for f in list_feeds(store)}
+    if store.dialect == "postgresql":  # the store refuses NUL: the feed's own failure
+        assert not results["nul"].ok
+        assert feeds["nul"].failures == 2 and "\x00" not in feeds["nul"].last_error
+        assert feeds["nul"].next_due_at == later + 2 * FIRST_RETRY
+    if results["nul"].ok:
+        assert feeds["nul"].failures == 0
+
+
+@pytest.mark.parametrize("text", ["8d", "99999999d", "999999999999999999d", "P30D", "P1000D"])
+def test_every_longer_than_a_week_is_refused(text):
+    with pytest.raises(InputError) as caught:
+        parse_duration(text)
+    assert str(caught.value) == (
+        f"--every {text!r} is longer than 7 days: a feed must be checked at least weekly "
+        "(write e.g. 6h, 1d or 7d)"
+    )
+
+
+def test_every_bounds_are_inclusive():
+    assert parse_duration("5m") == timedelta(minutes=5)
+    assert parse_duration("7d") == timedelta(days=7)
+    assert parse_duration("P7D") == timedelta(days=7)
+
+
+def test_feed_add_with_an_absurd_every_writes_nothing(tmp_path, server):
+    """Observation: `feed add ... --every 99999999d` left a row behind and a traceback every
+    minute. Now it is refused before anything is written."""
+    from click.testing import CliRunner
+
+    from purdah.cli import main
+    from purdah.store import open_store
+
+    db = str(tmp_path / "p.db")
+    CliRunner().invoke(main, ["init", "--db", db])
+    result = CliRunner().invoke(
+        main, ["feed", "add", server.url, "--every", "99999999d", "--db", db]
+    )
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        "Error: --every '99999999d' is longer than 7 days: a feed must be checked at least "
+        "weekly (write e.g. 6h, 1d or 7d)"
+    )
+    assert list_feeds(open_store(db)) == [] and server.requests == []
