@@ -134,6 +134,29 @@ class Window(SQLModel, table=True):
     changed_at: datetime | None = _instant(default=None)
 
 
+class RemovedWindow(SQLModel, table=True):
+    """A window that was removed (poll cancelled before it began, withdrawn, area changed):
+    kept so that the feeds publish its period as STATUS:CANCELLED under the UID it had,
+    until `expires_at`, instead of letting it vanish. Rows are kept after that (a short
+    history, and the feed's Last-Modified never goes back)."""
+
+    __tablename__ = "removed_window"
+    id: int | None = Field(default=None, primary_key=True)
+    window_id: int  # the removed window's id: the feed's UID was built from it
+    council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
+    ward: str | None = None
+    election_id: str  # the election row may be gone: its id, area and poll day are kept
+    area: str
+    poll_date: date
+    start: datetime = _instant()
+    end: datetime = _instant()
+    rule: str
+    reason: str
+    changed_at: datetime | None = _instant(default=None)  # the window's last change
+    removed_at: datetime = _instant()
+    expires_at: datetime = _instant()
+
+
 class Exemption(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     councillor_id: int = Field(foreign_key="councillor.id", index=True, ondelete="CASCADE")
@@ -229,6 +252,7 @@ council_area_t = _table(CouncilArea)
 councillor_t = _table(Councillor)
 election_t = _table(Election)
 window_t = _table(Window)
+removed_window_t = _table(RemovedWindow)
 exemption_t = _table(Exemption)
 flag_change_t = _table(FlagChange)
 non_working_day_t = _table(NonWorkingDay)

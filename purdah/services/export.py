@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
 from purdah.decide import ward_slug
 from purdah.errors import NotFound
-from purdah.ical.writer import Period, WindowInfo, last_modified, merge, render
+from purdah.ical.writer import (
+    Period,
+    RemovedInfo,
+    WindowInfo,
+    cancelled,
+    election_name,
+    last_modified,
+    render,
+)
 from purdah.models import council_t, councillor_t, election_t, window_t
 from purdah.refs import split_ref
 from purdah.rules import RULES_BY_KEY
@@ -33,6 +41,7 @@ class Feed:
 @lru_cache(maxsize=512)
 def _rendered(
     periods: tuple[Period, ...],
+    removed: tuple[RemovedInfo, ...],
     name: str,
     description: str,
     uid_prefix: str,
@@ -42,14 +51,22 @@ def _rendered(
     """The bytes and strong ETag of a feed. The bytes are a pure function of these
     arguments, so unchanged data costs a dictionary lookup (and a 304 no rendering)."""
     body = render(
-        list(periods), name=name, description=description, uid_prefix=uid_prefix, who=who, url=url
+        list(periods),
+        name=name,
+        description=description,
+        uid_prefix=uid_prefix,
+        who=who,
+        url=url,
+        removed=removed,
     )
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 def _feed(
-    periods: list[Period],
-    modified: datetime,
+    windows: list[WindowInfo],
+    removed: list[RemovedInfo],
+    now: datetime | None,
+    created_at: datetime,
     filename: str,
     *,
     name: str,
@@ -58,7 +75,11 @@ def _feed(
     who: str,
     url: str | None,
 ) -> Feed:
-    body, etag = _rendered(tuple(periods), name, description, uid_prefix, who, url)
+    """`now` decides which cancelled events are still published (the real clock if None)."""
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    periods, shown = cancelled(windows, removed, at)
+    modified = last_modified(periods, created_at.astimezone(UTC), removed, at)
+    body, etag = _rendered(tuple(periods), tuple(shown), name, description, uid_prefix, who, url)
     return Feed(body, etag, modified, filename)
 
 
@@ -71,11 +92,56 @@ WHERE c.slug = :council AND p.slug = :slug
 """
 _WINDOWS_SQL = """
 SELECT w.id, e.election_id, w.start, w."end", w.start_basis, w.end_basis, w.actual_notice,
-       w.rule, w.changed_at, w.ward
+       w.rule, w.changed_at, w.ward, e.poll_date, w.notes, ac.name
 FROM "window" w JOIN election e ON e.id = w.election_pk
+LEFT JOIN council ac ON ac.slug = e.area
 WHERE w.council_id = :cid
 ORDER BY w.start, w.id
 """
+_REMOVED_SQL = """
+SELECT r.window_id, r.election_id, r.poll_date, r.start, r."end", r.rule, r.reason,
+       r.removed_at, r.expires_at, r.ward, ac.name
+FROM removed_window r LEFT JOIN council ac ON ac.slug = r.area
+WHERE r.council_id = :cid
+ORDER BY r.start, r.window_id, r.id
+"""
+
+
+def _day(value: object) -> date:
+    """A date read with plain SQL: SQLite gives text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _rule(key: str) -> tuple[str, tuple[str, ...]]:
+    rule = RULES_BY_KEY.get(key)
+    return (rule.title, rule.sources) if rule else (key, ())
+
+
+def _removed(store: Store, council_id: int) -> list[tuple[RemovedInfo, str | None]]:
+    found = []
+    seen: set[int] = set()
+    rows = store.query(_REMOVED_SQL, {"cid": council_id})
+    # The latest removal of a window id wins (SQLite may give an id again).
+    for wid, eid, poll, start, end, rule_key, reason, removed_at, expires, ward, area in sorted(
+        rows, key=lambda r: as_instant(r[7]), reverse=True
+    ):
+        if wid in seen:
+            continue
+        seen.add(wid)
+        info = RemovedInfo(
+            wid,
+            eid,
+            election_name(eid, area),
+            _day(poll),
+            as_instant(start),
+            as_instant(end),
+            _rule(rule_key)[0],
+            reason,
+            as_instant(removed_at),
+            as_instant(expires),
+        )
+        found.append((info, ward))
+    return sorted(found, key=lambda f: (f[0].start, f[0].window_id))
 
 
 def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None]]:
@@ -91,8 +157,11 @@ def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None
         rule_key,
         changed,
         ward,
+        poll,
+        notes,
+        area,
     ) in store.query(_WINDOWS_SQL, {"cid": council_id}):
-        rule = RULES_BY_KEY.get(rule_key)
+        rule_title, sources = _rule(rule_key)
         info = WindowInfo(
             wid,
             eid,
@@ -101,25 +170,32 @@ def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None
             start_basis,
             end_basis,
             bool(actual),
-            rule.title if rule else rule_key,
-            rule.sources if rule else (),
+            rule_title,
+            sources,
             as_instant(changed) if changed is not None else None,
+            election_name(eid, area),
+            _day(poll),
+            notes or "",
         )
         found.append((info, ward))
     return found
 
 
-def council_feed(store: Store, council: str, url: str | None = None) -> Feed:
+def council_feed(
+    store: Store, council: str, url: str | None = None, *, now: datetime | None = None
+) -> Feed:
     rows = store.query(_COUNCIL_SQL, {"council": council.strip().lower()})
     if not rows:
         raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
     council_id, slug, name, created_at = rows[0]
     row = SimpleNamespace(slug=slug, name=name, created_at=as_instant(created_at))
     windows = [info for info, ward in _windows(store, council_id) if ward is None]
-    periods = merge(windows)
+    removed = [info for info, ward in _removed(store, council_id) if ward is None]
     return _feed(
-        periods,
-        last_modified(periods, row.created_at.astimezone(UTC)),
+        windows,
+        removed,
+        now,
+        row.created_at,
         f"{row.slug}.ics",
         name=f"Pre-election periods: {row.name}",
         description=f"When {row.name} does not promote councillors and councillors may not "
@@ -130,7 +206,9 @@ def council_feed(store: Store, council: str, url: str | None = None) -> Feed:
     )
 
 
-def councillor_feed(store: Store, ref: str, url: str | None = None) -> Feed:
+def councillor_feed(
+    store: Store, ref: str, url: str | None = None, *, now: datetime | None = None
+) -> Feed:
     council, slug = split_ref(ref)
     rows = store.query(_COUNCILLOR_SQL, {"council": council, "slug": slug})
     if not rows:
@@ -145,10 +223,12 @@ def councillor_feed(store: Store, ref: str, url: str | None = None) -> Feed:
     )
     key = ward_slug(ward)
     windows = [info for info, w in _windows(store, cid) if w is None or w == key]
-    periods = merge(windows)
+    removed = [info for info, w in _removed(store, cid) if w is None or w == key]
     return _feed(
-        periods,
-        last_modified(periods, row.created_at.astimezone(UTC)),
+        windows,
+        removed,
+        now,
+        row.created_at,
         f"{row.council}-{row.slug}.ics",
         name=f"Pre-election periods: {row.name} ({row.council_name})",
         description=f"When {row.council_name} does not promote {row.name} and they may not "

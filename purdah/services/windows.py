@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.clock import LONDON
 from purdah.coverage import covering_keys
 from purdah.decide import Span, ward_slug
 from purdah.errors import PollError
@@ -26,6 +27,7 @@ from purdah.models import (
     council_t,
     election_t,
     non_working_day_t,
+    removed_window_t,
     window_t,
 )
 from purdah.polls import check_poll_can_exist
@@ -213,6 +215,7 @@ def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
         if key in existing and any(getattr(existing[key], f) != values[f] for f in _COMPARED)
     ]
     if gone:
+        remember_removed(conn, gone, now)
         conn.execute(sa.delete(window_t).where(W.id.in_([row.id for row in gone])))
         for row in gone:
             conn.execute(
@@ -221,6 +224,7 @@ def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
                 .values(changed_at=now)
             )
     if new:
+        forget_removed(conn, new)
         conn.execute(sa.insert(window_t), new)
     if changed:
         conn.execute(
@@ -230,6 +234,70 @@ def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
             [{k: v for k, v in row.items() if k in (*_COMPARED, "wid")} for row in changed],
         )
     return WindowChanges(len(new), len(changed), len(gone))
+
+
+# How long a removed period stays in the feeds as STATUS:CANCELLED: 30 days after the
+# removal, or until the period's end if that is later (a calendar that syncs rarely still
+# sees it cancelled before it would have begun or ended).
+REMOVED_KEPT = timedelta(days=30)
+
+
+def _removal_reason(election: Any) -> str:
+    if election.status == "withdrawn":
+        return "the election was withdrawn"
+    if election.status == "cancelled":
+        when = election.cancelled_at
+        on = f" on {when.astimezone(LONDON):%d %B %Y}" if when is not None else ""
+        return f"the poll was cancelled{on}, before the period began"
+    return "the council is no longer covered by this election (its area or the register changed)"
+
+
+def remember_removed(
+    conn: Connection, windows: list[Any], now: datetime, reason: str | None = None
+) -> None:
+    """Keep removed windows (rows of the window table) so that the feeds publish their
+    periods as cancelled (RemovedWindow). Call it before deleting the windows, or before
+    deleting an election (the delete cascades), with `reason` saying why; without one the
+    reason is read from the election's status."""
+    if not windows:
+        return
+    pks = sorted({w.election_pk for w in windows})
+    elections = {row.id: row for row in conn.execute(sa.select(election_t).where(E.id.in_(pks)))}
+    rows = []
+    for w in windows:
+        election = elections[w.election_pk]
+        rows.append(
+            {
+                "window_id": w.id,
+                "council_id": w.council_id,
+                "ward": w.ward,
+                "election_id": election.election_id,
+                "area": election.area,
+                "poll_date": election.poll_date,
+                "start": w.start,
+                "end": w.end,
+                "rule": w.rule,
+                "reason": reason or _removal_reason(election),
+                "changed_at": w.changed_at,
+                "removed_at": now,
+                "expires_at": max(now + REMOVED_KEPT, w.end),
+            }
+        )
+    conn.execute(sa.insert(removed_window_t), rows)
+
+
+def forget_removed(conn: Connection, windows: list[dict[str, Any]]) -> None:
+    """A window that comes back (the same council and election) replaces its cancelled
+    copy in the feeds: the old UID is dropped rather than shown cancelled beside the new."""
+    R = removed_window_t.c
+    kept = conn.execute(sa.select(R.id, R.council_id, R.election_id)).all()  # a short history
+    if not kept:
+        return
+    ids = dict(conn.execute(sa.select(E.id, E.election_id)).all())
+    back = {(w["council_id"], ids[w["election_pk"]]) for w in windows}
+    stale = [row.id for row in kept if (row.council_id, row.election_id) in back]
+    if stale:
+        conn.execute(sa.delete(removed_window_t).where(R.id.in_(stale)))
 
 
 def spans_query() -> sa.Select[Any]:

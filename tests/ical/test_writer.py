@@ -76,7 +76,8 @@ def test_the_district_and_parish_polls_merge_into_one_period(selston):
     check(events_icalendar(body))
     first = next(iter(icalendar.Calendar.from_ical(body).walk("VEVENT")))
     assert str(first["SUMMARY"]) == (
-        "Pre-election period (local.ashfield.2027-05-06, local.selston.2027-05-06)"
+        "Pre-election period: Ashfield District Council and Selston Parish Council elections, "
+        "6 May 2027"
     )
 
 
@@ -158,7 +159,7 @@ def test_sequence_and_last_modified_change_only_for_the_changed_period(selston):
     later = SETUP + timedelta(days=3)
     set_notice(selston, "pcc.nottinghamshire.2028-05-04", date(2028, 3, 20), now=later)
     after = by_summary(council_feed(selston, "selston").body)
-    pcc = "Pre-election period (pcc.nottinghamshire.2028-05-04)"
+    pcc = "Pre-election period: Nottinghamshire Police and Crime Commissioner election, 4 May 2028"
     assert after[pcc][0] > before[pcc][0] and after[pcc][1] == later.astimezone(UTC)
     assert {k: v for k, v in after.items() if k != pcc} == {
         k: v for k, v in before.items() if k != pcc
