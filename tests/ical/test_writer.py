@@ -207,3 +207,185 @@ def test_feeds_on_both_stores(store):
         prefix="purdah-selston-jane-doe-w",
     )
     assert council_feed(store, "selston").last_modified == SETUP.astimezone(UTC)
+
+
+# --- the councillor's view: titles, ids, cancelled periods (issue 13) -----------------------
+
+
+def vevents(body: bytes) -> dict[str, dict[str, str]]:
+    """Each event's UID -> its SUMMARY, STATUS, SEQUENCE and DESCRIPTION, as strings."""
+    import icalendar
+
+    return {
+        str(e["UID"]): {
+            "summary": str(e["SUMMARY"]),
+            "status": str(e["STATUS"]),
+            "sequence": str(e["SEQUENCE"]),
+            "description": str(e["DESCRIPTION"]),
+            "dtstamp": e["DTSTAMP"].dt.isoformat(),
+        }
+        for e in icalendar.Calendar.from_ical(body).walk("VEVENT")
+    }
+
+
+def test_titles_name_the_council_and_the_election_in_plain_words(sqlite_store):
+    from purdah.services.register import add_council
+
+    nottinghamshire(sqlite_store)
+    add_council(
+        sqlite_store, "runcorn", name="Runcorn Town Council", nation="ENG", kind="town", now=SETUP
+    )
+    add_election(sqlite_store, "local.ashfield.2027-05-06", nation="ENG", now=SETUP)
+    add_election(sqlite_store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    titles = sorted(
+        e["summary"] for e in vevents(council_feed(sqlite_store, "ashfield").body).values()
+    )
+    assert titles == [
+        "Pre-election period: Ashfield District Council election, 6 May 2027",
+        "Pre-election period: Nottinghamshire Police and Crime Commissioner election, 4 May 2028",
+    ]
+    description = next(
+        e["description"]
+        for e in vevents(council_feed(sqlite_store, "ashfield").body).values()
+        if "Ashfield" in e["summary"]
+    )
+    assert (
+        "- Ashfield District Council election, polling day Thursday 6 May 2027 (election id "
+        "local.ashfield.2027-05-06): Wed 31 Mar 2027 00:00 BST to Thu 06 May 2027 22:00 BST."
+    ) in description
+    assert "Rule: " in description and "para 34" in description
+
+
+def test_title_of_several_polling_days_and_of_many_elections():
+    from purdah.ical.writer import election_name, title
+
+    assert election_name("parl.runcorn-and-helsby.by.2025-05-01") == (
+        "UK Parliament by-election (Runcorn and Helsby)"
+    )
+    assert election_name("local.selston.underwood.by.2026-06-18", "Selston Parish Council") == (
+        "Selston Parish Council by-election (Underwood)"
+    )
+    assert election_name("mayor.greater-manchester-ca.2028-05-04") == (
+        "Greater Manchester Combined Authority mayoral election"
+    )
+    assert title(
+        [
+            ("UK Parliament general election", date(2029, 8, 15)),
+            ("Ashfield District Council election", date(2029, 8, 2)),
+        ]
+    ) == (
+        "Pre-election period: Ashfield District Council election, 2 August 2029; "
+        "UK Parliament general election, 15 August 2029"
+    )
+    many = [(f"Council {n} election", date(2027, 5, 6)) for n in "ABCDEF"]
+    assert title(many) == (
+        "Pre-election period: Council A, Council B, Council C and Council D elections, "
+        "6 May 2027 (and 2 more)"
+    )
+
+
+def test_a_poll_cancelled_before_its_period_is_published_cancelled_then_left_out(selston):
+    """The period does not vanish: the same UID comes back STATUS:CANCELLED with a higher
+    SEQUENCE and the reason, for 30 days or until the period's end, whichever is later."""
+    from purdah.services.elections import cancel_election
+
+    before = vevents(council_feed(selston, "selston").body)
+    (uid,) = [u for u, e in before.items() if "Police and Crime" in e["summary"]]
+    cancelled_at = SETUP + timedelta(days=10)
+    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=cancelled_at)
+    after = vevents(council_feed(selston, "selston", now=cancelled_at).body)
+    assert set(after) == set(before)
+    event = after[uid]
+    assert event["status"] == "CANCELLED"
+    assert int(event["sequence"]) > int(before[uid]["sequence"])
+    assert event["summary"] == (
+        "Cancelled: Pre-election period: Nottinghamshire Police and Crime Commissioner "
+        "election, 4 May 2028"
+    )
+    assert (
+        "because the poll was cancelled on 15 January 2026, before the period began"
+        in (event["description"])
+    )
+    assert "election id pcc.nottinghamshire.2028-05-04" in event["description"]
+    assert event["dtstamp"] == cancelled_at.astimezone(UTC).isoformat()
+    for other in set(before) - {uid}:
+        assert after[other]["status"] == "CONFIRMED"
+    # Until the period's original end (later than 30 days after the cancellation) ...
+    end = datetime(2028, 5, 4, 21, tzinfo=UTC)
+    just_before = council_feed(selston, "selston", now=end - timedelta(seconds=1))
+    assert vevents(just_before.body)[uid]["status"] == "CANCELLED"
+    # ... then left out, and the feed's Last-Modified moves to that moment.
+    gone = council_feed(selston, "selston", now=end)
+    assert uid not in vevents(gone.body)
+    assert gone.last_modified == end and gone.etag != just_before.etag
+
+
+def test_a_removed_period_near_its_end_stays_cancelled_for_30_days(selston):
+    """A withdrawn election whose period ends soon is still published cancelled 30 days on."""
+    import sqlalchemy as sa
+
+    from purdah.models import election_t
+    from purdah.services.windows import recompute_windows
+
+    late = datetime(2027, 5, 1, 12, tzinfo=UTC)  # the 2027 period ends on 6 May
+    before = vevents(council_feed(selston, "selston", now=late).body)
+    (uid,) = [u for u, e in before.items() if "Ashfield" in e["summary"]]
+    with selston.write() as conn:
+        for eid in ("local.ashfield.2027-05-06", "local.selston.2027-05-06"):
+            conn.execute(
+                sa.update(election_t)
+                .where(election_t.c.election_id == eid)
+                .values(status="withdrawn")
+            )
+        recompute_windows(conn, late)
+    found = vevents(council_feed(selston, "selston", now=late + timedelta(days=29)).body)
+    assert found[uid]["status"] == "CANCELLED"
+    assert "because the election was withdrawn" in found[uid]["description"]
+    # The merged period was published under one UID: only that one comes back cancelled.
+    assert [e["status"] for e in found.values()].count("CANCELLED") == 1
+    assert uid not in vevents(council_feed(selston, "selston", now=late + timedelta(days=30)).body)
+
+
+def test_a_period_that_loses_one_of_its_elections_keeps_its_uid(selston):
+    from purdah.services.elections import cancel_election
+
+    before = vevents(council_feed(selston, "selston").body)
+    (uid,) = [u for u, e in before.items() if "Ashfield" in e["summary"]]
+    later = SETUP + timedelta(days=3)
+    cancel_election(selston, "local.selston.2027-05-06", now=later)
+    after = vevents(council_feed(selston, "selston", now=later).body)
+    statuses = {u: e["status"] for u, e in after.items()}
+    assert statuses[uid] == "CONFIRMED"
+    assert after[uid]["summary"] == (
+        "Pre-election period: Ashfield District Council election, 6 May 2027"
+    )
+    assert int(after[uid]["sequence"]) > int(before[uid]["sequence"])
+    # The parish window was not the one the period's UID came from: no stray cancelled UID.
+    assert set(after) == set(before)
+
+
+def test_cancelled_events_in_the_four_parsers(selston, tmp_path):
+    from purdah.services.elections import cancel_election
+
+    now = SETUP + timedelta(days=10)
+    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=now)
+    body = council_feed(selston, "selston", now=now).body
+    check(events_icalendar(body))  # the same three events, one of them cancelled
+    from ical.calendar_stream import IcsCalendarStream
+
+    strict = IcsCalendarStream.calendar_from_ics(body.decode())
+    assert [str(e.status) for e in strict.events].count("EventStatus.CANCELLED") == 1
+    import vobject
+
+    cal = vobject.readOne(body.decode())
+    assert [e.status.value for e in cal.vevent_list] == ["CONFIRMED", "CANCELLED", "CONFIRMED"]
+    node = shutil.which("node")
+    if node is None or not (JS / "node_modules" / "ical.js").exists():
+        pytest.skip("ical.js not installed: run `npm install --prefix tests/js` (.ci/run does)")
+    path = tmp_path / "selston.ics"
+    path.write_bytes(body)
+    out = subprocess.run(
+        [node, str(JS / "parse.mjs"), str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    summaries = [e["summary"] for e in json.loads(out)["events"]]
+    assert [s.startswith("Cancelled: ") for s in summaries] == [False, True, False]
