@@ -30,21 +30,54 @@ if TYPE_CHECKING:
     default=None,
     help="Write to FILE instead of standard output.",
 )
+@click.option(
+    "--url",
+    "base",
+    default=None,
+    metavar="https://HOST",
+    help="The HTTP service's public base URL: print the feed's webcal:// and https:// "
+    "subscription links (on standard error) and name it in the calendar (SOURCE).",
+)
 @db_option
-def export(council_slug: str | None, ref: str | None, output: Path | None, db: str | None) -> None:
+def export(
+    council_slug: str | None, ref: str | None, output: Path | None, base: str | None, db: str | None
+) -> None:
     """Write the restricted periods as an .ics calendar to subscribe to."""
     from purdah.errors import InputError
-    from purdah.services.export import council_feed, councillor_feed
+    from purdah.services.export import (
+        council_feed,
+        councillor_feed,
+        feed_path,
+        subscription_links,
+    )
 
     if (council_slug is None) == (ref is None):
         raise InputError("give exactly one of --council SLUG or --councillor COUNCIL/SLUG")
+    path = feed_path(council_slug, ref)
+    links = subscription_links(base, path) if base else None
+    url = links.https if links else None
     store = open_db(db)
-    feed = council_feed(store, council_slug) if council_slug else councillor_feed(store, ref or "")
+    feed = (
+        council_feed(store, council_slug, url)
+        if council_slug
+        else councillor_feed(store, ref or "", url)
+    )
     if output is None:
         click.echo(feed.body.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(feed.body)
+        click.echo(f"wrote {output} ({len(feed.body):,} bytes)", err=True)
+    if links is None:
+        if output is not None:
+            click.echo(
+                f"the HTTP service serves it at {path}: give --url https://HOST for the "
+                "subscription links",
+                err=True,
+            )
         return
-    output.write_bytes(feed.body)
-    click.echo(f"wrote {output} ({len(feed.body):,} bytes)", err=True)
+    click.echo(f"subscribe (calendar app): {links.webcal}", err=True)
+    click.echo(f"subscribe (Outlook on the web, Google): {links.https}", err=True)
+    click.echo(links.note, err=True)
 
 
 def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -237,3 +237,41 @@ def councillor_feed(
         who=row.name,
         url=url,
     )
+
+
+GOOGLE_REFRESH = (
+    "Google Calendar refreshes subscribed calendars only every 12 to 24 hours (Outlook and "
+    "Apple every few hours): a change can take that long to show."
+)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where to subscribe to a feed: webcal:// opens the calendar app (Apple, Outlook,
+    Thunderbird); https:// is for Outlook on the web and Google ("From URL")."""
+
+    https: str
+    webcal: str
+    path: str
+    note: str = GOOGLE_REFRESH
+
+
+def feed_path(council: str | None = None, ref: str | None = None) -> str:
+    """The path the HTTP service serves a feed at."""
+    if ref is not None:
+        council_slug, slug = split_ref(ref)
+        return f"/calendars/{council_slug}/{slug}.ics"
+    return f"/calendars/{(council or '').strip().lower()}.ics"
+
+
+def subscription_links(base: str, path: str) -> Links:
+    """The links of the feed at `path` under the service's public base URL (https://...)."""
+    from purdah.errors import InputError
+
+    scheme, sep, rest = base.strip().rstrip("/").partition("://")
+    if not sep or scheme.lower() not in ("https", "http") or not rest or "/" in rest.split("?")[0]:
+        raise InputError(
+            f"--url {base!r} is not the service's public base URL: give it as "
+            "https://HOST (e.g. https://purdah.example.gov.uk), without a path"
+        )
+    return Links(f"{scheme.lower()}://{rest}{path}", f"webcal://{rest}{path}", path)
