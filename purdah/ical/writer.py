@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from purdah.clock import LONDON
@@ -116,7 +117,7 @@ def merge(windows: list[WindowInfo]) -> list[Period]:
     ]
 
 
-def cancelled(
+def periods_and_cancelled(
     live: list[WindowInfo], removed: list[RemovedInfo], now: datetime
 ) -> tuple[list[Period], list[RemovedInfo]]:
     """The live periods, and the removed windows to publish as cancelled at `now`."""
@@ -170,6 +171,7 @@ def place(slug: str) -> str:
     return " ".join(out).replace(" CA", " Combined Authority")
 
 
+@lru_cache(maxsize=8192)
 def election_name(election_id: str, area_council: str | None = None) -> str:
     """The election in plain words, e.g. "Ashfield District Council election". `area_council`
     is the registered name of the council whose slug is the election's area, if any."""

@@ -14,9 +14,9 @@ from purdah.ical.writer import (
     Period,
     RemovedInfo,
     WindowInfo,
-    cancelled,
     election_name,
     last_modified,
+    periods_and_cancelled,
     render,
 )
 from purdah.models import council_t, councillor_t, election_t, window_t
@@ -77,7 +77,7 @@ def _feed(
 ) -> Feed:
     """`now` decides which cancelled events are still published (the real clock if None)."""
     at = (now or datetime.now(UTC)).astimezone(UTC)
-    periods, shown = cancelled(windows, removed, at)
+    periods, shown = periods_and_cancelled(windows, removed, at)
     modified = last_modified(periods, created_at.astimezone(UTC), removed, at)
     body, etag = _rendered(tuple(periods), tuple(shown), name, description, uid_prefix, who, url)
     return Feed(body, etag, modified, filename)

@@ -389,3 +389,40 @@ def test_cancelled_events_in_the_four_parsers(selston, tmp_path):
     ).stdout
     summaries = [e["summary"] for e in json.loads(out)["events"]]
     assert [s.startswith("Cancelled: ") for s in summaries] == [False, True, False]
+
+
+def test_cancelled_and_restored_periods_on_both_stores(store):
+    """On SQLite and PostgreSQL: a cancelled poll's period is published cancelled; when the
+    poll comes back its cancelled copy goes, and only the new period is published (under a
+    new UID, or under the old one where SQLite gives the window its id again: then with a
+    SEQUENCE above the cancelled event's)."""
+    import sqlalchemy as sa
+
+    from purdah.models import election_t
+    from purdah.services.elections import cancel_election
+    from purdah.services.windows import recompute_windows
+
+    nottinghamshire(store)
+    add_election(store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    (old_uid,) = vevents(council_feed(store, "gedling").body)
+    later = SETUP + timedelta(days=1)
+    cancel_election(store, "pcc.nottinghamshire.2028-05-04", now=later)
+    feed = council_feed(store, "gedling", now=later)
+    cancelled = vevents(feed.body)
+    assert {u: e["status"] for u, e in cancelled.items()} == {old_uid: "CANCELLED"}
+    assert feed.last_modified == later.astimezone(UTC)
+    restored = later + timedelta(days=1)
+    with store.write() as conn:
+        conn.execute(
+            sa.update(election_t)
+            .where(election_t.c.election_id == "pcc.nottinghamshire.2028-05-04")
+            .values(status="scheduled", cancelled_at=None)
+        )
+        recompute_windows(conn, restored)
+    events = vevents(council_feed(store, "gedling", now=restored).body)
+    assert [e["status"] for e in events.values()] == ["CONFIRMED"]
+    if old_uid in events:
+        assert int(events[old_uid]["sequence"]) > int(cancelled[old_uid]["sequence"])
+    with store.read() as conn:
+        kept = conn.exec_driver_sql("SELECT COUNT(*) FROM removed_window").scalar()
+    assert kept == 0
