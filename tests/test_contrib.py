@@ -1,6 +1,8 @@
-"""contrib/purdah.service: the systemd unit for `purdah run --serve`. Its settings are
-read back here, its command line is one purdah accepts, and `systemd-analyze verify` (and
-`security --offline`) check it where systemd-analyze is installed."""
+"""contrib/: the systemd units, purdah.service (`purdah run --serve`: the scheduler and
+the private routes) and purdah-feeds.service (`purdah serve --public-only`: the feeds
+for the world). Their settings are read back here, their command lines are ones purdah
+accepts, and `systemd-analyze verify` (and `security --offline`) check them where
+systemd-analyze is installed."""
 
 from __future__ import annotations
 
@@ -12,14 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-UNIT = Path(__file__).parents[1] / "contrib" / "purdah.service"
+CONTRIB = Path(__file__).parents[1] / "contrib"
+UNITS = {
+    "purdah.service": ["run", "--serve"],
+    "purdah-feeds.service": ["serve", "--public-only"],
+}
+units = pytest.mark.parametrize("unit", sorted(UNITS))
 
 
-def settings() -> dict[str, list[str]]:
+def settings(unit: str) -> dict[str, list[str]]:
     """Section.Key -> every value given (systemd allows a key more than once)."""
     found: dict[str, list[str]] = {}
     section = ""
-    for line in UNIT.read_text().splitlines():
+    for line in (CONTRIB / unit).read_text().splitlines():
         line = line.strip()
         if not line or line.startswith(("#", ";")):
             continue
@@ -31,10 +38,16 @@ def settings() -> dict[str, list[str]]:
     return found
 
 
-def test_the_unit_runs_the_scheduler_and_service_as_its_own_user_with_the_store_path():
-    s = settings()
+def test_contrib_holds_the_units_tested_here():
+    assert sorted(p.name for p in CONTRIB.glob("*.service")) == sorted(UNITS)
+
+
+@units
+def test_the_unit_runs_as_its_own_user_with_the_store_path_and_hardening(unit):
+    s = settings(unit)
     (command,) = s["Service.ExecStart"]
-    assert command.split()[1:3] == ["run", "--serve"]
+    assert command.split()[1:3] == UNITS[unit]
+    assert command.split()[3:5] == ["--host", "127.0.0.1"]  # only the proxy reaches it
     assert s["Service.User"] == ["purdah"] and s["Service.Group"] == ["purdah"]
     assert s["Service.Restart"] == ["on-failure"]
     environment = dict(v.partition("=")[::2] for v in s["Service.Environment"])
@@ -49,33 +62,39 @@ def test_the_unit_runs_the_scheduler_and_service_as_its_own_user_with_the_store_
     assert s["Install.WantedBy"] == ["multi-user.target"]
 
 
-def test_purdah_accepts_the_units_command_line():
+@units
+def test_purdah_accepts_the_units_command_line(unit):
     from purdah.cli import main
 
-    (command,) = settings()["Service.ExecStart"]
+    (command,) = settings(unit)["Service.ExecStart"]
     args = command.split()[1:]
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0, result.output
-    assert "--serve" in result.output
+    assert UNITS[unit][1] in result.output
 
 
-def _installed_copy(tmp_path: Path) -> Path:
+def _installed_copy(unit: str, tmp_path: Path) -> Path:
     """The unit with ExecStart pointing at this checkout's purdah (verify checks that the
     command exists and is executable)."""
-    (command,) = settings()["Service.ExecStart"]
+    (command,) = settings(unit)["Service.ExecStart"]
     purdah = Path(sys.executable).parent / "purdah"
     assert purdah.exists(), purdah
-    copy = tmp_path / "purdah.service"
-    copy.write_text(UNIT.read_text().replace(command.split()[0], str(purdah)))
+    copy = tmp_path / unit
+    copy.write_text((CONTRIB / unit).read_text().replace(command.split()[0], str(purdah)))
     return copy
 
 
-def test_systemd_analyze_verify(tmp_path):
+def _analyze() -> str:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+    return analyze
+
+
+@units
+def test_systemd_analyze_verify(unit, tmp_path):
     done = subprocess.run(
-        [analyze, "verify", str(_installed_copy(tmp_path))],
+        [_analyze(), "verify", str(_installed_copy(unit, tmp_path))],
         capture_output=True,
         text=True,
         timeout=60,
@@ -84,17 +103,21 @@ def test_systemd_analyze_verify(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
-def test_systemd_analyze_security_rates_the_unit_ok(tmp_path):
+@units
+def test_systemd_analyze_security_rates_the_unit_ok(unit, tmp_path):
     """systemd's own exposure score (0 best, 10 worst): at most 2.0 ("OK")."""
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
     done = subprocess.run(
-        [analyze, "security", "--offline=true", "--threshold=20", str(_installed_copy(tmp_path))],
+        [
+            _analyze(),
+            "security",
+            "--offline=true",
+            "--threshold=20",
+            str(_installed_copy(unit, tmp_path)),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
-    assert "Overall exposure level for purdah.service" in done.stdout
+    assert f"Overall exposure level for {unit}" in done.stdout

@@ -79,10 +79,11 @@ def served(tmp_path):
     add_election(store, election, nation="ENG", now=SETUP)
     set_notice(store, election, notice, now=SETUP)
     port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "purdah", "serve", "--port", str(port), "--db", str(db)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         preexec_fn=_limit_memory,
     )
     try:
@@ -90,15 +91,13 @@ def served(tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                with urllib.request.urlopen(f"{url}/livez", timeout=2):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"purdah serve did not answer: {server.stderr.read().decode()}"
-                        if server.stderr
-                        else "purdah serve did not answer"
-                    ) from None
+                    log.flush()
+                    said = (tmp_path / "serve.log").read_text()
+                    raise AssertionError(f"purdah serve did not answer: {said}") from None
                 time.sleep(0.2)
         yield store, election, notice, url, vdirsyncer, khal
     finally:
@@ -108,6 +107,7 @@ def served(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        log.close()
         store.close()
 
 
@@ -194,3 +194,21 @@ def test_vdirsyncer_syncs_the_feed_and_khal_lists_it_in_local_time(served, tmp_p
     assert listed(khal, london, poll.year) == [
         f"{notice} 00:00|{poll} 22:00|CANCELLED Cancelled: {title}"
     ]
+
+
+def test_behind_the_proxy_the_feed_names_its_public_https_address(served):
+    """What the README's nginx example relies on: Host and X-Forwarded-Proto from the proxy
+    (on 127.0.0.1) make the feed's SOURCE the public https:// address."""
+    import icalendar
+
+    url = served[3]
+    request = urllib.request.Request(
+        f"{url}/calendars/selston/jane-doe.ics",
+        headers={"Host": "purdah.example.gov.uk", "X-Forwarded-Proto": "https"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        body = answer.read()
+        etag = answer.headers["ETag"]
+    source = str(icalendar.Calendar.from_ical(body)["SOURCE"])
+    assert source == "https://purdah.example.gov.uk/calendars/selston/jane-doe.ics"
+    assert etag.startswith('"') and not etag.startswith("W/")
