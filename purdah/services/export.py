@@ -240,8 +240,8 @@ def councillor_feed(
 
 
 GOOGLE_REFRESH = (
-    "Google Calendar refreshes subscribed calendars only every 12 to 24 hours (Outlook and "
-    "Apple every few hours): a change can take that long to show."
+    "Google Calendar refreshes subscribed calendars only every 12 to 24 hours: a change can "
+    "take that long to show there."
 )
 
 
