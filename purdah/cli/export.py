@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from purdah.cli.options import F, db_option, open_db
+from purdah.cli.options import F, db_option, open_db, resolve_at
 from purdah.web.settings import DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
@@ -57,10 +57,11 @@ def export(
     links = subscription_links(base, path) if base else None
     url = links.https if links else None
     store = open_db(db)
+    now = resolve_at(None)  # which cancelled periods are still published
     feed = (
-        council_feed(store, council_slug, url)
+        council_feed(store, council_slug, url, now=now)
         if council_slug
-        else councillor_feed(store, ref or "", url)
+        else councillor_feed(store, ref or "", url, now=now)
     )
     if output is None:
         click.echo(feed.body.decode("utf-8"), nl=False)

@@ -200,7 +200,7 @@ def create_app(
     def council_calendar(council: str, request: Request) -> Response:
         from purdah.services.export import council_feed
 
-        return _calendar(request, council_feed(store, council, str(request.url)))
+        return _calendar(request, council_feed(store, council, str(request.url), now=clock()))
 
     @app.get(
         "/calendars/{council}/{councillor}.ics",
@@ -212,7 +212,8 @@ def create_app(
         from purdah.services.export import councillor_feed
 
         return _calendar(
-            request, councillor_feed(store, f"{council}/{councillor}", str(request.url))
+            request,
+            councillor_feed(store, f"{council}/{councillor}", str(request.url), now=clock()),
         )
 
     if settings.public_only:

@@ -426,3 +426,26 @@ def test_cancelled_and_restored_periods_on_both_stores(store):
     with store.read() as conn:
         kept = conn.exec_driver_sql("SELECT COUNT(*) FROM removed_window").scalar()
     assert kept == 0
+
+
+def test_the_served_feed_drops_a_cancelled_period_by_the_services_clock(selston):
+    """Over HTTP, which cancelled periods are still published is decided by the service's
+    clock (the one it answers with), and the ETag changes when one is left out."""
+    from fastapi.testclient import TestClient
+
+    from purdah.services.elections import cancel_election
+    from purdah.web.app import create_app
+
+    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=SETUP + timedelta(days=1))
+    end = datetime(2028, 5, 4, 21, tzinfo=UTC)
+
+    def served(at: datetime) -> tuple[list[str], str]:
+        client = TestClient(create_app(selston, clock=lambda: at))
+        answer = client.get("/calendars/selston.ics")
+        assert answer.status_code == 200
+        return [e["status"] for e in vevents(answer.content).values()], answer.headers["etag"]
+
+    before, etag_before = served(end - timedelta(minutes=1))
+    after, etag_after = served(end)
+    assert before == ["CONFIRMED", "CANCELLED", "CONFIRMED"]
+    assert after == ["CONFIRMED", "CONFIRMED"] and etag_after != etag_before
