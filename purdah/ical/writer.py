@@ -51,6 +51,7 @@ class WindowInfo:
     election_name: str = ""
     poll_date: date | None = None
     notes: str = ""  # why the window is as it is (moved, cancelled, assumptions)
+    poll_cancelled: bool = False  # cancelled after the period began: it ended then
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,16 @@ def render(
         event.add("DTEND", period.end.astimezone(LONDON))
         event.add(
             "SUMMARY",
-            title([(w.election_name or w.election_id, w.poll_date) for w in period.windows]),
+            title(
+                [
+                    (
+                        (w.election_name or w.election_id)
+                        + (" (poll cancelled)" if w.poll_cancelled else ""),
+                        w.poll_date,
+                    )
+                    for w in period.windows
+                ]
+            ),
         )
         event.add("DESCRIPTION", _description(period, who))
         event.add("CATEGORIES", ["Pre-election period"])

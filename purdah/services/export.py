@@ -92,7 +92,7 @@ WHERE c.slug = :council AND p.slug = :slug
 """
 _WINDOWS_SQL = """
 SELECT w.id, e.election_id, w.start, w."end", w.start_basis, w.end_basis, w.actual_notice,
-       w.rule, w.changed_at, w.ward, e.poll_date, w.notes, ac.name
+       w.rule, w.changed_at, w.ward, e.poll_date, w.notes, ac.name, e.status
 FROM "window" w JOIN election e ON e.id = w.election_pk
 LEFT JOIN council ac ON ac.slug = e.area
 WHERE w.council_id = :cid
@@ -160,6 +160,7 @@ def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None
         poll,
         notes,
         area,
+        status,
     ) in store.query(_WINDOWS_SQL, {"cid": council_id}):
         rule_title, sources = _rule(rule_key)
         info = WindowInfo(
@@ -176,6 +177,7 @@ def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None
             election_name(eid, area),
             _day(poll),
             notes or "",
+            status == "cancelled",
         )
         found.append((info, ward))
     return found

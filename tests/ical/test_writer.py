@@ -449,3 +449,23 @@ def test_the_served_feed_drops_a_cancelled_period_by_the_services_clock(selston)
     after, etag_after = served(end)
     assert before == ["CONFIRMED", "CANCELLED", "CONFIRMED"]
     assert after == ["CONFIRMED", "CONFIRMED"] and etag_after != etag_before
+
+
+def test_a_poll_cancelled_during_its_period_ends_the_period_then_and_says_so(selston):
+    from purdah.services.elections import cancel_election
+
+    during = datetime(2028, 4, 10, 12, tzinfo=UTC)  # the PCC period began on 27 March
+    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=during)
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(council_feed(selston, "selston", now=during).body)
+    (event,) = [e for e in cal.walk("VEVENT") if "Police" in str(e["SUMMARY"])]
+    assert str(event["SUMMARY"]) == (
+        "Pre-election period: Nottinghamshire Police and Crime Commissioner election "
+        "(poll cancelled), 4 May 2028"
+    )
+    assert str(event["STATUS"]) == "CONFIRMED"  # the restriction did happen, until then
+    assert event["DTEND"].dt.astimezone(UTC) == during
+    assert "poll cancelled; the window ended when the clerk cancelled it" in str(
+        event["DESCRIPTION"]
+    )
