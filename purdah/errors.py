@@ -39,3 +39,22 @@ class PollError(InputError):
 
 class ServiceError(PurdahError):
     """The HTTP service cannot start (the address is taken, or cannot be listened on)."""
+
+
+class StoreError(PurdahError):
+    """The store cannot be opened, is not a purdah store, or is not initialised."""
+
+    exit_code = 2
+
+
+class FeedRejected(PurdahError):
+    """A source as a whole cannot be used (unreadable, not iCalendar, over a limit):
+    nothing from it is imported."""
+
+    exit_code = 1
+
+
+class FeedFailed(PurdahError):
+    """A registered feed could not be fetched or imported; its last good data is kept."""
+
+    exit_code = 1

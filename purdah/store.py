@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from purdah.errors import PurdahError
+from purdah.errors import StoreError as StoreError  # re-exported: its old home
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -37,12 +37,6 @@ DEFAULT_START_POLICY_KEY = "default_start_policy"
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
-
-
-class StoreError(PurdahError):
-    """The store cannot be opened or is not initialised."""
-
-    exit_code = 2
 
 
 def default_db_path() -> Path:

@@ -124,7 +124,7 @@ def import_(
     Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
     2: bad usage.
     """
-    from purdah.ical.reader import FeedRejected
+    from purdah.errors import FeedRejected
     from purdah.serialize import import_json
     from purdah.services.importer import ImportReport, import_sources
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from purdah.errors import PurdahError
-from purdah.ical.reader import FeedRejected
+from purdah.errors import FeedRejected, PurdahError
 
 USER_AGENT = "purdah (UK pre-election periods; +https://pypi.org/project/purdah/)"
 DEADLINE_SECONDS = 30.0

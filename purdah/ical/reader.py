@@ -21,13 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purdah.clock import LONDON
-from purdah.errors import PurdahError
-
-
-class FeedRejected(PurdahError):
-    """The source as a whole cannot be used; nothing from it is imported."""
-
-    exit_code = 1
+from purdah.errors import FeedRejected as FeedRejected  # re-exported: its old home
 
 
 @dataclass(frozen=True)
