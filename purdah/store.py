@@ -223,9 +223,7 @@ def _require_schema(store: Store) -> None:
                 raise StoreError(_NO_SCHEMA.format(url=store.url)) from None
             raise StoreError(f"cannot read the store {store.url}: {exc}") from None
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                _NOT_A_STORE.format(path=store.sqlite_path, what=str(exc))
-            ) from None
+            raise StoreError(_NOT_A_STORE.format(path=store.sqlite_path, what=str(exc))) from None
         version = rows[0][0] if rows else None
     else:
         import sqlalchemy as sa
