@@ -445,4 +445,3 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     with store.write() as conn:
         _insert_councils(conn, rows, now, where=where)
     return [r.slug for r in rows]
-
