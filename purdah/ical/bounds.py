@@ -153,7 +153,7 @@ def _until(values: list[str] | None) -> date | None:
 
 def count_between(rule: Rule, start: date, first: date, last: date) -> int:
     """How many days between `first` and `last` (inclusive) the rule starting on `start`
-    gives, ignoring COUNT (which can only lower it) and the start itself (an occurrence
+    gives, within its COUNT, not counting the start itself (an occurrence
     whether or not the rule gives it). Never less than the expander finds; at most a
     little more (BYWEEKNO near the ends of a year)."""
     if rule.until is not None:
@@ -163,14 +163,22 @@ def count_between(rule: Rule, start: date, first: date, last: date) -> int:
     if last < first:
         return 0
     rule = _with_defaults(rule, start)
-    total = 0
-    for period_first, period_last in _periods(rule, start, first, last):
+    # With COUNT, walk from the start, so that a series used up before the window costs
+    # only its own dates; without, from the window's first day.
+    walk_from = start if rule.count is not None else first
+    total = given = 0
+    for period_first, period_last in _periods(rule, start, walk_from, last):
         days = [
             day for day in _days(period_first, period_last) if day >= start and _matches(rule, day)
         ]
         if rule.by_set_pos:
             days = _set_pos(days, rule.by_set_pos)
+        if rule.count is not None:
+            days = days[: max(0, rule.count - given)]
+            given += len(days)
         total += sum(1 for day in days if first <= day <= last)
+        if rule.count is not None and given >= rule.count:
+            break
     return total
 
 

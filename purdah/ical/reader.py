@@ -484,6 +484,13 @@ def _expand(
             f"more than the limit of {limits.max_series_occurrences:,} for one series "
             "(no election calendar repeats that often)"
         )
+    if len(group) == 1 and not (group[0].get("RRULE") or group[0].get("RDATE")):
+        # Every rule was dropped (no date in the window): only its own start is left.
+        start = _dt(group[0]["DTSTART"])
+        occurrence, warning = _occurrence(uid, group[0], start, str(start), line, floating)
+        if not since <= occurrence.poll_date <= until:
+            return [], warnings
+        return [occurrence], warnings + ([warning] if warning else [])
     mini = icalendar.Calendar()
     for component in (*timezones, *group):
         mini.add_component(component)
@@ -571,7 +578,7 @@ def _bound_series(
             except RuleError as exc:
                 raise _EventProblem(f"its RRULE cannot be read ({exc}); skipped") from None
             count = count_between(rule, start_day, first, last)
-            counts.append(min(count, rule.count) if rule.count is not None else count)
+            counts.append(count)
             ended = ended and rule.until is not None and rule.until < first
             if counts[-1]:
                 kept.append(value)
