@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -198,15 +199,14 @@ def _with_defaults(rule: Rule, start: date) -> Rule:
     return rule
 
 
-def _periods(rule: Rule, start: date, first: date, last: date) -> list[tuple[date, date]]:
+def _periods(rule: Rule, start: date, first: date, last: date) -> Iterator[tuple[date, date]]:
     """The whole periods (day, week, month or year) that the rule's INTERVAL selects and
     that overlap first..last."""
-    found: list[tuple[date, date]] = []
     if rule.freq == "DAILY":
         offset = (first - start).days % rule.interval
         day = first + timedelta(days=(rule.interval - offset) % rule.interval)
         while day <= last:
-            found.append((day, day))
+            yield (day, day)
             day += timedelta(days=rule.interval)
     elif rule.freq == "WEEKLY":
         week = timedelta(days=7)
@@ -215,7 +215,7 @@ def _periods(rule: Rule, start: date, first: date, last: date) -> list[tuple[dat
         offset = ((begin - origin).days // 7) % rule.interval
         begin += week * ((rule.interval - offset) % rule.interval)
         while begin <= last:
-            found.append((begin, begin + timedelta(days=6)))
+            yield (begin, begin + timedelta(days=6))
             begin += week * rule.interval
     elif rule.freq == "MONTHLY":
         month0 = start.year * 12 + start.month - 1
@@ -226,16 +226,15 @@ def _periods(rule: Rule, start: date, first: date, last: date) -> list[tuple[dat
             begin = date(year, month + 1, 1)
             if begin > last:
                 break
-            found.append((begin, date(year, month + 1, calendar.monthrange(year, month + 1)[1])))
+            yield (begin, date(year, month + 1, calendar.monthrange(year, month + 1)[1]))
             index += rule.interval
     else:  # YEARLY
         year = first.year + (rule.interval - (first.year - start.year) % rule.interval) % (
             rule.interval
         )
         while year <= last.year:
-            found.append((date(year, 1, 1), date(year, 12, 31)))
+            yield (date(year, 1, 1), date(year, 12, 31))
             year += rule.interval
-    return found
 
 
 def _days(first: date, last: date) -> list[date]:
