@@ -55,8 +55,15 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}, " if self.line else ""
-        who = f"event {self.uid!r}" + (f" ({self.summary!r})" if self.summary else "")
+        # repr escapes control characters; long values are cut.
+        who = f"event {_short(self.uid or '')!r}"
+        if self.summary:
+            who += f" ({_short(self.summary)!r})"
         return f"{where}{who}: {self.message}" if self.uid else f"{where}{self.message}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
