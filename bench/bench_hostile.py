@@ -77,7 +77,7 @@ def measure(path: Path, db: Path) -> tuple[int, float, int, str]:
             "import",
             str(path),
             "--area",
-            "bench",
+            "ashfield",
             "--type",
             "local",
             "--nation",

@@ -36,6 +36,7 @@ class CsvProblems:
     """Problems found in one file, each `path:line: what`."""
 
     path: Path
+    columns: list[str] = field(default_factory=list)  # the header, lower-case
     lines: list[str] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
 
@@ -76,6 +77,7 @@ def read_csv(
         raise InputError(f"{path}: the file is empty; nothing imported")
     _, header = header_line
     columns = [h.strip().lower() for h in header]
+    problems.columns = columns
     missing = [c for c in required if c not in columns]
     if missing:
         raise InputError(
