@@ -58,3 +58,20 @@ class FeedFailed(PurdahError):
     """A registered feed could not be fetched or imported; its last good data is kept."""
 
     exit_code = 1
+
+
+class FetchCancelled(PurdahError):
+    """The fetch was abandoned because the process is stopping (not the feed's fault)."""
+
+
+class EveryElectionError(PurdahError):
+    """A file or response that claims to be EveryElection JSON but is not usable."""
+
+
+class RuleError(PurdahError):
+    """A recurrence rule (RRULE) that cannot be read at all: its event is skipped."""
+
+
+class RuleRefused(PurdahError):
+    """A recurrence rule that is readable but absurd for an election calendar (it repeats
+    more than once a day): its source is refused."""

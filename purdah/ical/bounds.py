@@ -24,18 +24,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from purdah.errors import RuleError, RuleRefused
+
 _SUB_DAILY = ("SECONDLY", "MINUTELY", "HOURLY")
 _FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY", *_SUB_DAILY)
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _NTH_DAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
-
-
-class RuleError(ValueError):
-    """The rule is broken: it cannot be read at all."""
-
-
-class RuleRefused(ValueError):
-    """The rule is readable but absurd for an election calendar (more than once a day)."""
 
 
 @dataclass(frozen=True)

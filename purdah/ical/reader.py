@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purdah.clock import LONDON
 from purdah.errors import FeedRejected as FeedRejected  # re-exported: its old home
-from purdah.ical.bounds import RuleError, RuleRefused, count_between, parse_rule
+from purdah.errors import RuleError, RuleRefused
+from purdah.ical.bounds import count_between, parse_rule
 from purdah.ical.sniff import excerpt, printable, what_it_is
 
 

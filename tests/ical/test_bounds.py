@@ -11,7 +11,8 @@ from datetime import date, datetime
 import pytest
 from dateutil.rrule import rrulestr
 
-from purdah.ical.bounds import RuleError, RuleRefused, count_between, parse_rule
+from purdah.errors import RuleError, RuleRefused
+from purdah.ical.bounds import count_between, parse_rule
 
 FIRST, LAST = date(2026, 1, 1), date(2036, 12, 31)
 
