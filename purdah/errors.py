@@ -39,3 +39,39 @@ class PollError(InputError):
 
 class ServiceError(PurdahError):
     """The HTTP service cannot start (the address is taken, or cannot be listened on)."""
+
+
+class StoreError(PurdahError):
+    """The store cannot be opened, is not a purdah store, or is not initialised."""
+
+    exit_code = 2
+
+
+class FeedRejected(PurdahError):
+    """A source as a whole cannot be used (unreadable, not iCalendar, over a limit):
+    nothing from it is imported."""
+
+    exit_code = 1
+
+
+class FeedFailed(PurdahError):
+    """A registered feed could not be fetched or imported; its last good data is kept."""
+
+    exit_code = 1
+
+
+class FetchCancelled(PurdahError):
+    """The fetch was abandoned because the process is stopping (not the feed's fault)."""
+
+
+class EveryElectionError(PurdahError):
+    """A file or response that claims to be EveryElection JSON but is not usable."""
+
+
+class RuleError(PurdahError):
+    """A recurrence rule (RRULE) that cannot be read at all: its event is skipped."""
+
+
+class RuleRefused(PurdahError):
+    """A recurrence rule that is readable but absurd for an election calendar (it repeats
+    more than once a day): its source is refused."""

@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from purdah.errors import PurdahError
+from purdah.errors import StoreError as StoreError  # re-exported: its old home
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -37,12 +37,6 @@ DEFAULT_START_POLICY_KEY = "default_start_policy"
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
-
-
-class StoreError(PurdahError):
-    """The store cannot be opened or is not initialised."""
-
-    exit_code = 2
 
 
 def default_db_path() -> Path:
@@ -187,6 +181,7 @@ def open_store(db: str | None = None, *, create: bool = False) -> Store:
                 f"no purdah store at {path}: run 'purdah init' first (or give --db / ${ENV_DB})"
             )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        require_sqlite_file(path)
     if not create:
         _require_schema(store)
     return store
@@ -195,14 +190,40 @@ def open_store(db: str | None = None, *, create: bool = False) -> Store:
 _NO_SCHEMA = "the database {url} has no purdah schema: run 'purdah init'"
 
 
+_NOT_A_STORE = (
+    "{path} is not a purdah store ({what}): give the right --db (or $PURDAH_DB), or "
+    "'purdah init --db NEW-FILE' to create one"
+)
+
+
+def require_sqlite_file(path: str) -> None:
+    """An existing file given as the store must be a SQLite database (an empty file is one
+    not yet initialised). StoreError otherwise, before SQLite is asked to open it."""
+    file = Path(path)
+    if file.is_dir():
+        raise StoreError(_NOT_A_STORE.format(path=path, what="it is a directory"))
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot read the store {path}: {exc.strerror}") from None
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(_NOT_A_STORE.format(path=path, what="not a SQLite database"))
+
+
 def _require_schema(store: Store) -> None:
     if store.sqlite_path is not None:
+        require_sqlite_file(store.sqlite_path)
         try:
             rows = store.query("SELECT version_num FROM alembic_version", {})
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 raise StoreError(_NO_SCHEMA.format(url=store.url)) from None
             raise StoreError(f"cannot read the store {store.url}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_NOT_A_STORE.format(path=store.sqlite_path, what=str(exc))) from None
         version = rows[0][0] if rows else None
     else:
         import sqlalchemy as sa

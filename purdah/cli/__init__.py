@@ -1,7 +1,9 @@
 """The `purdah` command line. Thin: parse arguments, call one service, render the result.
 
-Errors from the core (PurdahError) become one `Error: ...` line here and nowhere else;
-click's own usage errors (exit 2) pass through untouched. `--debug` shows tracebacks.
+Errors from the core (PurdahError, all in purdah/errors.py) become one `Error: ...` line
+here and nowhere else, with control characters escaped so that nothing read from a file
+reaches the terminal raw; a database failure (SQLAlchemy or sqlite3) becomes one line
+too. click's own usage errors (exit 2) pass through untouched. `--debug` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import click
 
 from purdah import __version__
 from purdah.errors import PurdahError
+from purdah.ical.sniff import printable
 
 
 class PurdahGroup(click.Group):
@@ -23,16 +26,19 @@ class PurdahGroup(click.Group):
         except PurdahError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc), 4000)}", err=True)
             ctx.exit(self._exit_code(ctx, exc.exit_code))
         except Exception as exc:
             # A database failure mid-command: one line, not a traceback.
-            if not type(exc).__module__.startswith("sqlalchemy") or (
+            if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3")) or (
                 ctx.obj and ctx.obj.get("debug")
             ):
                 raise
             orig = getattr(exc, "orig", None) or exc
-            click.echo(f"Error: the store failed: {orig} (retry; --debug shows details)", err=True)
+            click.echo(
+                f"Error: the store failed: {printable(str(orig))} (retry; --debug shows details)",
+                err=True,
+            )
             ctx.exit(self._exit_code(ctx, 2))
 
     def _exit_code(self, ctx: click.Context, default: int) -> int:

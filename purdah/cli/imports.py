@@ -124,7 +124,7 @@ def import_(
     Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
     2: bad usage.
     """
-    from purdah.ical.reader import FeedRejected
+    from purdah.errors import FeedRejected
     from purdah.serialize import import_json
     from purdah.services.importer import ImportReport, import_sources
 
@@ -147,6 +147,8 @@ def import_(
 
 
 def render_import(report: Any) -> None:
+    from purdah.ical.sniff import printable  # titles and warnings come from the files
+
     counts: dict[str, int] = {}
     for planned in report.elections:
         counts[planned.action] = counts.get(planned.action, 0) + 1
@@ -158,13 +160,13 @@ def render_import(report: Any) -> None:
     )
     for planned in report.elections:
         if planned.action != "unchanged":
-            click.echo(f"  {planned.action:<10} {planned.election_id}  {planned.title}")
+            click.echo(f"  {planned.action:<10} {planned.election_id}  {printable(planned.title)}")
     for uid, summary_text, reason in report.skipped[:5]:
-        click.echo(f"  skipped    {summary_text or uid}: {reason}")
+        click.echo(f"  skipped    {printable(summary_text or uid, 80)}: {printable(reason)}")
     if len(report.skipped) > 5:
         click.echo(f"  ... and {len(report.skipped) - 5} more skipped (--json lists them all)")
     for warning in report.warnings[:10]:
-        click.echo(f"  warning    {warning}")
+        click.echo(f"  warning    {printable(warning, 300)}")
     if len(report.warnings) > 10:
         click.echo(f"  ... and {len(report.warnings) - 10} more warnings (--json lists them)")
     if report.windows and not report.dry_run:
@@ -258,6 +260,7 @@ def feed_list(db: str | None, as_json: bool) -> None:
 @json_option
 def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -> None:
     """Fetch and import NAME now (or every feed that is due). Exit 1 if any failed."""
+    from purdah.errors import FeedFailed
     from purdah.services.feeds import refresh_due, refresh_feed
 
     store, now = open_db(db), resolve_at(None)
@@ -266,8 +269,11 @@ def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -
     )
     for result in results:
         _render_refresh(result, as_json, exit_on_failure=False)
-    if any(not r.ok for r in results):
+    failed = [r.name for r in results if not r.ok]
+    if failed and as_json:
         raise SystemExit(1)
+    if failed:
+        raise FeedFailed(f"{len(failed)} of {len(results)} feeds failed: {', '.join(failed)}")
 
 
 @feed.command("remove")
@@ -293,6 +299,8 @@ def feed_remove(name: str, withdraw: bool, db: str | None) -> None:
 def _render_refresh(
     result: Any, as_json: bool, *, added: bool = False, exit_on_failure: bool = True
 ) -> None:
+    from purdah.errors import FeedFailed
+    from purdah.ical.sniff import printable
     from purdah.serialize import import_json, iso_instant
 
     if as_json:
@@ -315,10 +323,12 @@ def _render_refresh(
             render_import(result.report)
     else:
         prefix = f"added feed {result.name}, but " if added else f"feed {result.name}: "
-        click.echo(
-            f"Error: {prefix}the fetch failed: {result.error}; the last good data is kept "
-            "and purdah run will retry",
-            err=True,
+        message = (
+            f"{prefix}the fetch failed: {result.error}; the last good data is kept "
+            "and purdah run will retry"
         )
+        if exit_on_failure:
+            raise FeedFailed(message)  # one Error: line, from the CLI's error boundary
+        click.echo(printable(message, 1000), err=True)
     if not result.ok and exit_on_failure:
         raise SystemExit(1)

@@ -16,17 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from purdah.errors import PurdahError
-from purdah.ical.reader import FeedRejected
+from purdah.errors import FeedRejected
+from purdah.errors import FetchCancelled as FetchCancelled  # re-exported: its old home
 
 USER_AGENT = "purdah (UK pre-election periods; +https://pypi.org/project/purdah/)"
 DEADLINE_SECONDS = 30.0
 MAX_BYTES = 16 * 1024 * 1024
 _POLL = 0.05  # how often the waiting caller looks at `cancel`
-
-
-class FetchCancelled(PurdahError):
-    """The fetch was abandoned because the process is stopping (not the feed's fault)."""
 
 
 @dataclass(frozen=True)

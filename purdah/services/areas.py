@@ -8,8 +8,6 @@ recorded elections (a parliamentary constituency is known once its by-election i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.coverage import UK_AREA, normalise_area
+from purdah.csvfile import read_csv
 from purdah.errors import InputError
 from purdah.models import (
     council_area_t,
@@ -486,13 +485,10 @@ def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishIm
     """Load an ONS parish-to-district lookup (columns PARyyCD, PARyyNM, LADyyCD of any
     year yy) over the shipped one, all or nothing. Districts are checked against the
     register (successors of abolished ones are followed)."""
-    from purdah.services.register import _read_text
-
-    text = _read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    par = next((h for h in header if re.match(r"^PAR\d{2}CD$", h.upper())), None)
-    lad = next((h for h in header if re.match(r"^LAD\d{2}CD$", h.upper())), None)
+    records, problems = read_csv(path, required=())
+    header = [h.upper() for h in problems.columns]
+    par = next((h for h in header if re.match(r"^PAR\d{2}CD$", h)), None)
+    lad = next((h for h in header if re.match(r"^LAD\d{2}CD$", h)), None)
     if par is None or lad is None:
         raise InputError(
             f"{path}:1: an ONS parish lookup has columns PARyyCD, PARyyNM and LADyyCD "
@@ -504,31 +500,26 @@ def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishIm
     vintage = f"{path.name}, {par[:-2]} (20{par[3:5]})"
     base = shipped()
     rows: dict[str, tuple[str, str]] = {}
-    errors: list[str] = []
-    for line, raw in enumerate(reader, start=2):
-        gss = (raw.get(par) or "").strip().upper()
-        name = (raw.get(nm) or "").strip()
-        district = (raw.get(lad) or "").strip().upper()
+    for record in records:
+        line = record.line
+        gss = record.get(par.lower()).upper()
+        name = record.get(nm.lower())
+        district = record.get(lad.lower()).upper()
         if not re.match(r"^[EW]04\d{6}$", gss):
-            errors.append(f"{path}:{line}: {par} {gss!r} is not a parish or community code")
+            problems.add(line, f"{par} {gss!r} is not a parish or community code")
             continue
         if not name:
-            errors.append(f"{path}:{line}: {nm} is empty")
+            problems.add(line, f"{nm} is empty")
             continue
         home = base.by_gss.get(district)
         if home is None or home.kind in PARISH or home.kind == "police-area":
-            errors.append(f"{path}:{line}: {lad} {district!r} is not a district in the register")
+            problems.add(line, f"{lad} {district!r} is not a district in the register")
             continue
         if gss in rows and rows[gss][1] != district:
-            errors.append(f"{path}:{line}: {gss} appears again with another district")
+            problems.add(line, f"{gss} appears again with another district")
             continue
         rows[gss] = (name, district)
-        if len(errors) >= 20:
-            break
-    if errors:
-        raise InputError(
-            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
-        )
+    problems.raise_if_any()
     if not rows:
         raise InputError(f"{path}: no parishes in the file; nothing imported")
     new = sum(1 for gss in rows if gss not in base.by_gss)

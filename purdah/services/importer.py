@@ -19,10 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from purdah.errors import PurdahError
+from purdah.errors import FeedRejected, PurdahError
 from purdah.ical.classify import Notice, Options, Poll, Skip, classify
 from purdah.ical.fetch import fetch, is_url
-from purdah.ical.reader import DEFAULT_LIMITS, FeedRejected, Limits, Problem, read_calendar
+from purdah.ical.reader import DEFAULT_LIMITS, Limits, Problem, read_calendar
 from purdah.ids import Nation, parse_election_id
 from purdah.models import council_t, election_t
 from purdah.polls import check_poll_can_exist

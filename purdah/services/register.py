@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.coverage import normalise_area
+from purdah.csvfile import read_csv
 from purdah.errors import InputError, NotFound
 from purdah.models import council_area_t, council_t, councillor_t, meta_t
 from purdah.refs import split_ref
@@ -358,29 +357,13 @@ def import_councillors(store: Store, path: Path, council: str, *, now: datetime)
     Columns (header row, any order): name (required), slug (default: from the name),
     ward, role, may_post (yes/no).
     """
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
-        ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    if "name" not in header:
-        raise InputError(
-            f"{path}:1: the header row has no 'name' column (found: "
-            f"{', '.join(header) or 'nothing'})"
-        )
+    records, problems = read_csv(path, required=("name",))
     rows: list[tuple[str, str, str | None, str, bool]] = []
-    seen: dict[str, int] = {}
-    errors: list[str] = []
-    for line, raw in enumerate(reader, start=2):
-        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        name = record.get("name", "")
+    for record in records:
+        line = record.line
+        name = record.get("name")
         if not name:
-            errors.append(f"{path}:{line}: the name is empty")
+            problems.add(line, "the name is empty")
             continue
         slug = record.get("slug") or _slugify(name)
         try:
@@ -388,21 +371,15 @@ def import_councillors(store: Store, path: Path, council: str, *, now: datetime)
             role = record.get("role") or "member"
             _check_role(role)
         except InputError as exc:
-            errors.append(f"{path}:{line}: {exc}")
+            problems.add(line, str(exc))
             continue
-        flag = record.get("may_post", "").lower()
+        flag = record.get("may_post").lower()
         if flag not in _TRUE | _FALSE:
-            errors.append(f"{path}:{line}: may_post {flag!r} is not yes or no")
+            problems.add(line, f"may_post {flag!r} is not yes or no")
             continue
-        if slug in seen:
-            errors.append(f"{path}:{line}: slug {slug!r} repeats line {seen[slug]}")
-            continue
-        seen[slug] = line
-        rows.append((slug, name, record.get("ward") or None, role, flag in _TRUE))
-    if errors:
-        raise InputError(
-            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
-        )
+        if problems.unique(line, "slug", slug):
+            rows.append((slug, name, record.get("ward") or None, role, flag in _TRUE))
+    problems.raise_if_any()
     if not rows:
         raise InputError(f"{path}: no councillors in the file; nothing imported")
     with store.write() as conn:
@@ -441,48 +418,30 @@ def list_councillors(store: Store, council: str | None = None) -> list[Councillo
 def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     """Add every council in a CSV file, or none. Columns: slug, name, nation, kind, and
     optionally within (areas separated by ';'), start_policy, end_policy, scope."""
-    text = _read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    missing = [c for c in ("slug", "name", "nation", "kind") if c not in header]
-    if missing:
-        raise InputError(f"{path}:1: the header row lacks {', '.join(missing)}")
+    records, problems = read_csv(path, required=("slug", "name", "nation", "kind"))
     rows: list[CouncilRow] = []
     where: list[str] = []
-    errors: list[str] = []
-    for line, raw in enumerate(reader, start=2):
-        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+    for record in records:
         try:
-            rows.append(
-                _council_row(
-                    record["slug"],
-                    record["name"],
-                    record["nation"],
-                    record["kind"],
-                    [a for a in record.get("within", "").split(";") if a.strip()],
-                    record.get("start_policy") or "",
-                    record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
-                    record.get("scope") or "council",
-                )
+            row = _council_row(
+                record.get("slug"),
+                record.get("name"),
+                record.get("nation"),
+                record.get("kind"),
+                [a for a in record.get("within").split(";") if a.strip()],
+                record.get("start_policy") or "",
+                record.get("end_policy") or EndPolicy.CLOSE_OF_POLL.value,
+                record.get("scope") or "council",
             )
-            where.append(f"{path}:{line}")
         except InputError as exc:
-            errors.append(f"{path}:{line}: {exc}")
-    if errors:
-        raise InputError(
-            "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
-        )
+            problems.add(record.line, str(exc))
+            continue
+        if problems.unique(record.line, "slug", row.slug):
+            rows.append(row)
+            where.append(f"{path}:{record.line}")
+    problems.raise_if_any()
+    if not rows:
+        raise InputError(f"{path}: no councils in the file; nothing imported")
     with store.write() as conn:
         _insert_councils(conn, rows, now, where=where)
     return [r.slug for r in rows]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
-        ) from None

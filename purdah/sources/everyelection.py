@@ -27,15 +27,12 @@ from datetime import date
 from typing import Any
 
 from purdah.coverage import default_area
+from purdah.errors import EveryElectionError as EveryElectionError  # re-exported
 from purdah.errors import PurdahError
 from purdah.ids import ElectionId, Nation, parse_election_id
 
 FORMAT = "everyelection"
 MAX_PAGES = 500
-
-
-class EveryElectionError(PurdahError):
-    """A file or response that claims to be EveryElection JSON but is not usable."""
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,63 @@ def test_feed_commands(db, tmp_path):
     assert run("feed", "remove", "selston").output == (
         "removed feed selston; its polls are kept (--withdraw removes them)\n"
     )
+
+
+def _elections() -> list[str]:
+    return [e["election_id"] for e in json.loads(run("election", "list", "--json").output)]
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (
+            "hostile_rrule_byhour_byminute_bysecond.ics",
+            "line 5: event 'sub-daily': it repeats up to 86,400 times a day (BYHOUR, "
+            "BYMINUTE or BYSECOND), which no election does; nothing was imported",
+        ),
+        (
+            "hostile_rrule_byweekno_bysetpos.ics",
+            "line 5: event 'poll-a-day': its recurrence gives about 3,500 occurrences "
+            "between 2025-12-02 and 2036-12-01, more than the limit of 1,000 for one series "
+            "(no election calendar repeats that often); nothing was imported",
+        ),
+        (
+            "not_ical_html_page.ics",
+            "this is an HTML page (a web page, a sign-in or an error page?), not an "
+            "iCalendar (.ics) file; nothing was imported (check the file, or that the URL "
+            "gives the calendar itself)",
+        ),
+        (
+            "nul_line_zero_filled_block.ics",
+            "line 9 is nothing but NUL bytes (512 of them), the mark of a damaged or "
+            "half-written file; nothing was imported (fetch or export it again)",
+        ),
+    ],
+)
+def test_a_limit_hit_is_one_error_line_exit_1_store_unchanged(db, name, error, monkeypatch):
+    # Issue 8, points 5 and 8: these grew to 19 GB, imported 3,487 polls, were "looks
+    # truncated", or echoed NUL bytes to the terminal.
+    import purdah.cli.imports as imports
+    from purdah.clock import LONDON
+
+    # The import window follows the clock: pin it so that the message is exact.
+    monkeypatch.setattr(imports, "resolve_at", lambda at: datetime(2026, 12, 2, tzinfo=LONDON))
+    before = _elections()
+    result = run("import", str(DATA / name), "--council", "selston")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [f"Error: {DATA / name}: {error}"]
+    assert "\x00" not in result.output
+    assert _elections() == before
+
+
+def test_a_control_character_in_a_title_is_escaped_on_the_terminal(db, tmp_path):
+    path = tmp_path / "esc.ics"
+    path.write_bytes(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\r\n"
+        b"DTSTART;VALUE=DATE:20270506\r\nSUMMARY:Parish election\x1b[2J\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    result = run("import", str(path), "--council", "selston")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    assert "  new        local.selston.2027-05-06  Parish election\\x1b[2J" in result.output

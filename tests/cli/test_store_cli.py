@@ -284,3 +284,153 @@ def test_council_import_is_all_or_nothing(db, tmp_path):
     assert annesley[0]["within"] == ["ashfield", "nottinghamshire"]
     again = run("council", "import", str(good))
     assert again.exit_code == 2 and "already in the register: annesley" in again.stderr
+
+
+def _councils(db) -> list[str]:
+    return [c["slug"] for c in json.loads(run("council", "list", "--json").output)]
+
+
+def test_council_import_row_with_more_fields_than_the_header(db, tmp_path):
+    # Issue 8, point 8: a traceback before.
+    before = _councils(db)
+    bad = tmp_path / "wide.csv"
+    bad.write_text(
+        "slug,name,nation,kind\nannesley,Annesley PC,ENG,parish\n"
+        "brinsley,Brinsley PC,ENG,parish,ashfield,extra\neastwood,Eastwood TC,ENG\n",
+        encoding="utf-8",
+    )
+    result = run("council", "import", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {bad}:3: 6 fields where the header has 4 (a stray comma, or a value with a "
+        "comma that needs quotes?)",
+        f"  {bad}:4: 3 fields where the header has 4 (a stray comma, or a value with a "
+        "comma that needs quotes?)",
+    ]
+    assert _councils(db) == before
+
+
+@pytest.mark.parametrize("size", [5_000, 128 * 1024 + 10])
+def test_council_import_field_over_the_size_limit(db, tmp_path, size):
+    # Issue 8, point 8: a field over 128 KiB was a traceback.
+    before = _councils(db)
+    bad = tmp_path / "long.csv"
+    bad.write_text(
+        f"slug,name,nation,kind\nannesley,Annesley PC,ENG,parish\nbig,{'x' * size},ENG,parish\n",
+        encoding="utf-8",
+    )
+    result = run("council", "import", str(bad))
+    assert result.exit_code == 2
+    if size < 128 * 1024:
+        assert result.stderr.splitlines() == [
+            "Error: nothing imported; fix these rows and import again:",
+            f"  {bad}:3: the name field is longer than 4,096 characters; is the file what "
+            "you meant to import?",
+        ]
+    else:
+        assert result.stderr.splitlines() == [
+            f"Error: {bad}:3: cannot be read as CSV (field larger than field limit (131072)); "
+            "nothing imported"
+        ]
+    assert _councils(db) == before
+
+
+def test_council_import_duplicate_slug_within_the_file(db, tmp_path):
+    # Issue 8, point 8: "the store failed: UNIQUE constraint", no line number.
+    before = _councils(db)
+    bad = tmp_path / "twice.csv"
+    bad.write_text(
+        "slug,name,nation,kind\nannesley,Annesley PC,ENG,parish\n"
+        "brinsley,Brinsley PC,ENG,parish\nAnnesley,Annesley again,ENG,parish\n",
+        encoding="utf-8",
+    )
+    result = run("council", "import", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {bad}:4: slug 'annesley' repeats line 2",
+    ]
+    assert _councils(db) == before
+
+
+def test_councillor_import_uses_the_same_reader(db, tmp_path):
+    bad = tmp_path / "people.csv"
+    bad.write_bytes(b"name,slug\nJane Doe,jane\nJohn Roe,john,extra\nJ D,jane\nNul\x00,nul\n")
+    result = run("councillor", "import", str(bad), "--council", "selston")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: {bad}:5: a NUL byte: this is not a text CSV file (UTF-16 or a spreadsheet's "
+        "own format?); save it as CSV UTF-8 and import again"
+    ]
+    bad.write_bytes(b"name,slug\nJane Doe,jane\nJohn Roe,john,extra\nJ D,jane\n")
+    result = run("councillor", "import", str(bad), "--council", "selston")
+    assert result.stderr.splitlines() == [
+        "Error: nothing imported; fix these rows and import again:",
+        f"  {bad}:3: 3 fields where the header has 2 (a stray comma, or a value with a comma "
+        "that needs quotes?)",
+        f"  {bad}:4: slug 'jane' repeats line 2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "selston/jane-doe"),
+        ("status",),
+        ("history",),
+        ("reconcile",),
+        ("council", "list"),
+        ("election", "list"),
+        ("feed", "list"),
+        ("init",),
+    ],
+)
+def test_a_file_that_is_not_a_store_exits_2_with_one_error_line(tmp_path, monkeypatch, args):
+    # Issue 8, point 8: `check --db junk.db` was a sqlite3 traceback and exit 1.
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database\n" * 100)
+    result = run(*args, "--db", str(junk))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"Error: {junk} is not a purdah store (not a SQLite database): give the right --db "
+        "(or $PURDAH_DB), or 'purdah init --db NEW-FILE' to create one"
+    ]
+    assert junk.read_bytes() == b"this is not a database\n" * 100
+
+
+@pytest.mark.parametrize("args", [("check", "selston/jane-doe"), ("status",), ("council", "list")])
+def test_an_empty_file_is_a_store_not_yet_initialised(tmp_path, args):
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = run(*args, "--db", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: the database sqlite:///{empty} has no purdah schema: run 'purdah init'"
+    ]
+
+
+def test_a_directory_is_not_a_store(tmp_path):
+    result = run("status", "--db", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"Error: {tmp_path} is not a purdah store (it is a directory): give the right --db "
+        "(or $PURDAH_DB), or 'purdah init --db NEW-FILE' to create one"
+    ]
+
+
+def test_no_command_prints_its_own_error_line():
+    # One error boundary (purdah/cli/__init__.py) writes every `Error:` line.
+    from pathlib import Path
+
+    import purdah.cli
+
+    root = Path(purdah.cli.__file__).parent
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(root.glob("*.py"))
+        if path.name != "__init__.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if '"Error:' in line or "'Error:" in line
+    ]
+    assert offenders == []

@@ -137,13 +137,175 @@ def test_empty_file_is_rejected():
         read_calendar(b"   \r\n", "empty.ics", SINCE, UNTIL)
 
 
-def test_hostile_rrule_is_skipped_at_once():
+def test_hostile_rrule_secondly_rejects_the_source():
+    with pytest.raises(FeedRejected) as caught:
+        read("hostile_rrule_secondly.ics")
+    assert str(caught.value) == (
+        "hostile_rrule_secondly.ics: line 5: event 'hostile': it repeats more often than "
+        "daily (FREQ=SECONDLY), which no election does; nothing was imported"
+    )
+
+
+def test_sub_daily_expansion_through_byhour_byminute_bysecond_is_refused_before_expanding():
+    # Issue 8, point 5: this 693-byte event grew to 19 GB in 300 s.
+    with pytest.raises(FeedRejected) as caught:
+        read("hostile_rrule_byhour_byminute_bysecond.ics")
+    assert str(caught.value) == (
+        "hostile_rrule_byhour_byminute_bysecond.ics: line 5: event 'sub-daily': it repeats "
+        "up to 86,400 times a day (BYHOUR, BYMINUTE or BYSECOND), which no election does; "
+        "nothing was imported"
+    )
+
+
+def test_byweekno_bysetpos_product_over_the_series_cap_is_refused():
+    # Issue 8, point 5: this imported 3,487 polls, one a day.
+    with pytest.raises(FeedRejected) as caught:
+        read("hostile_rrule_byweekno_bysetpos.ics")
+    assert str(caught.value) == (
+        "hostile_rrule_byweekno_bysetpos.ics: line 5: event 'poll-a-day': its recurrence "
+        "gives about 1,704 occurrences between 2026-01-01 and 2032-01-01, more than the "
+        "limit of 1,000 for one series (no election calendar repeats that often); "
+        "nothing was imported"
+    )
+
+
+def test_daily_series_without_end_is_over_the_series_cap():
+    with pytest.raises(FeedRejected, match=r"line 5: event 'daily': its recurrence gives about"):
+        read("series_daily_without_end.ics")
+    # Over a narrower window it is well under the cap.
+    result = read_calendar(
+        (DATA / "series_daily_without_end.ics").read_bytes(), "d", SINCE, date(2026, 3, 1)
+    )
+    assert len([o for o in result.occurrences if o.uid == "daily"]) == 56
+
+
+def test_source_cap_counts_every_series_together():
+    body = "".join(
+        f"BEGIN:VEVENT\r\nUID:weekly-{i}\r\nDTSTART;VALUE=DATE:20260105\r\n"
+        "RRULE:FREQ=WEEKLY\r\nSUMMARY:Meeting\r\nEND:VEVENT\r\n"
+        for i in range(20)
+    )
+    data = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{body}END:VCALENDAR\r\n".encode()
+    with pytest.raises(FeedRejected, match=r"together give more than 5,000 occurrences"):
+        read_calendar(data, "many.ics", SINCE, UNTIL)
+    # 20 weekly series for a year are 1,060 occurrences: read.
+    assert len(read_calendar(data, "many.ics", SINCE, date(2026, 12, 31)).occurrences) == 1040
+
+
+def test_rules_that_never_match_are_not_walked_to_the_year_9999():
+    # Issue 8, point 5: 50 rules on 30 February took 64 s. Each is now read as its own
+    # start date, with a warning, without expanding the rule.
     started = time.monotonic()
-    result = read("hostile_rrule_secondly.ics")
-    assert time.monotonic() - started < 5
-    assert set(dates(result)) == {"fine"}
+    result = read("hostile_rrule_never_matches_30_february.ics")
+    assert time.monotonic() - started < 10
+    assert len(result.occurrences) == 51
+    assert len(result.problems) == 50
+    assert result.problems[0].message == (
+        "its RRULE gives no date between 2026-01-01 and 2032-01-01 (a day that does not "
+        "exist, such as 30 February?), so it was not expanded"
+    )
+
+
+def test_ten_thousand_time_zone_definitions_are_refused_before_parsing():
+    # Issue 8, point 5: 10,000 VTIMEZONE blocks took 24 s.
+    zone = (
+        "BEGIN:VTIMEZONE\r\nTZID:Zone {n}\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n"
+        "TZOFFSETFROM:+0000\r\nTZOFFSETTO:+0000\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+    )
+    body = "".join(zone.format(n=n) for n in range(10_000))
+    data = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n{body}END:VCALENDAR\r\n".encode()
+    started = time.monotonic()
+    with pytest.raises(FeedRejected) as caught:
+        read_calendar(data, "zones.ics", SINCE, UNTIL)
+    assert time.monotonic() - started < 2
+    assert str(caught.value) == (
+        "zones.ics: line 804: more than 100 time zone definitions (VTIMEZONE) or 2,000 "
+        "rules within them; nothing was imported"
+    )
+
+
+def test_memory_error_while_expanding_rejects_the_source(monkeypatch):
+    # Issue 8, point 5: under a memory cap the MemoryError became a warning and exit 0.
+    import recurring_ical_events
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(recurring_ical_events, "of", out_of_memory)
+    with pytest.raises(FeedRejected) as caught:
+        read("recurrence_rrule_exdate_rdate_overrides.ics")
+    assert str(caught.value) == (
+        "recurrence_rrule_exdate_rdate_overrides.ics: line 5: event 'parish-polls': "
+        "expanding its recurrence ran out of memory; nothing was imported"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("not_ical_html_page.ics", "an HTML page (a web page, a sign-in or an error page?)"),
+        (
+            "not_ical_zip_archive.ics",
+            "a ZIP archive (or a Word/Excel file, which are ZIP archives)",
+        ),
+        ("not_ical_png_image.ics", "a PNG image"),
+        ("not_ical_pdf_document.ics", "a PDF document"),
+        ("not_ical_utf16_bom.ics", "UTF-16 text (save it as UTF-8)"),
+        ("not_ical_utf16_no_bom.ics", "UTF-16 text without a byte order mark (save it as UTF-8)"),
+        ("not_ical_csv_spreadsheet.ics", "CSV (comma-separated values)"),
+    ],
+)
+def test_a_file_that_is_not_icalendar_is_named_for_what_it_is(name, kind):
+    # Issue 8, point 8: each of these was reported as "looks truncated".
+    with pytest.raises(FeedRejected) as caught:
+        read(name)
+    assert str(caught.value) == (
+        f"{name}: this is {kind}, not an iCalendar (.ics) file; nothing was imported "
+        "(check the file, or that the URL gives the calendar itself)"
+    )
+
+
+def test_a_nul_byte_in_a_title_is_removed_and_said():
+    result = read("nul_byte_in_title.ics")
+    assert [o.summary for o in result.occurrences] == ["Parish election"]
     [problem] = result.problems
-    assert problem.uid == "hostile" and "more often than daily" in problem.message
+    assert str(problem) == (
+        "line 7, 1 NUL byte removed, as no text can hold one; check the text of that event"
+    )
+
+
+def test_a_line_of_nul_bytes_is_refused_and_not_echoed():
+    # Issue 8, point 8: a line of NUL bytes was echoed to the terminal.
+    with pytest.raises(FeedRejected) as caught:
+        read("nul_line_zero_filled_block.ics")
+    assert str(caught.value) == (
+        "nul_line_zero_filled_block.ics: line 9 is nothing but NUL bytes (512 of them), the "
+        "mark of a damaged or half-written file; nothing was imported (fetch or export it "
+        "again)"
+    )
+    assert "\x00" not in str(caught.value)
+
+
+def test_a_bad_line_with_control_characters_is_shown_escaped_and_short():
+    data = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+        + b"\x1b[2J\x07" * 100
+        + b"\r\nEND:VCALENDAR\r\n"
+    )
+    with pytest.raises(FeedRejected) as caught:
+        read_calendar(data, "junk.ics", SINCE, UNTIL)
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x07" not in message
+    assert "\\x1b[2J\\x07" in message and len(message) < 400
+
+
+def test_not_starting_with_begin_vcalendar_shows_a_safe_excerpt():
+    with pytest.raises(FeedRejected) as caught:
+        read_calendar(b"hello\tworld\x01\r\nEND:VCALENDAR\r\n", "x.ics", SINCE, UNTIL)
+    assert str(caught.value) == (
+        "x.ics: it does not start with BEGIN:VCALENDAR, so it is not an iCalendar file (it "
+        "starts 'hello\\tworld\\x01\\r\\nEND:VCALENDAR\\r\\n'); nothing was imported"
+    )
 
 
 def _big_feed(events: int, bad_at: int | None = None) -> bytes:

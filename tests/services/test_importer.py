@@ -210,3 +210,42 @@ def test_the_same_uid_for_another_area_is_another_event(store, tmp_path):
         "local.gedling.2027-05-06",
         "local.selston.2027-05-06",
     ]
+
+
+def test_nul_byte_in_a_poll_title_is_removed_the_same_way_on_both_stores(store):
+    # Issue 8, point 6: on PostgreSQL the whole import failed with "PostgreSQL text fields
+    # cannot contain NUL". The byte is removed before anything is stored, on either store.
+    nottinghamshire(store)
+    report = run(store, DATA / "nul_byte_in_title.ics")
+    assert [(p.election_id, p.title) for p in report.elections] == [
+        ("local.selston.2027-05-06", "Parish election")
+    ]
+    assert report.warnings == [
+        f"{DATA / 'nul_byte_in_title.ics'}: line 7, 1 NUL byte removed, as no text can hold "
+        "one; check the text of that event"
+    ]
+    import sqlalchemy as sa
+
+    from purdah.models import election_t
+
+    with store.read() as conn:
+        titles = conn.execute(sa.select(election_t.c.title)).scalars().all()
+    assert titles == ["Parish election"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hostile_rrule_byhour_byminute_bysecond.ics",
+        "hostile_rrule_byweekno_bysetpos.ics",
+        "series_daily_without_end.ics",
+        "nul_line_zero_filled_block.ics",
+    ],
+)
+def test_a_limit_hit_changes_nothing_in_the_store(store, name):
+    nottinghamshire(store)
+    run(store, DATA / "apple_export_all_day.ics")
+    before = [(e.election_id, e.status) for e in list_elections(store)]
+    with pytest.raises(FeedRejected, match=r"nothing was imported"):
+        run(store, DATA / "apple_export_all_day.ics", DATA / name)
+    assert [(e.election_id, e.status) for e in list_elections(store)] == before
