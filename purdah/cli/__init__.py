@@ -70,6 +70,7 @@ def _register() -> None:
         scheduler,
         timetable,
         tokens,
+        today,
     )
 
     for command in (
@@ -83,6 +84,7 @@ def _register() -> None:
         elections.non_working_day,
         elections.windows,
         notices.notices,
+        today.today,
         check.check,
         check.status,
         check.reconcile,

@@ -57,6 +57,7 @@ def _render_check(answer: object) -> None:
     )
     word = "MAY" if d.allowed else "MAY NOT"
     click.echo(f"{answer.councillor} ({answer.name}) {word} {verb} at {instant(answer.at)}")
+    click.echo(answer.sentence)
     rows = [("reason", d.cause)]
     for span in d.windows:
         rule = RULES_BY_KEY.get(span.rule)

@@ -85,3 +85,23 @@ def chain_json(members: Any) -> list[dict[str, Any]]:
         | ({"note": m.note} if m.note else {})
         for m in members
     ]
+
+
+def columns(header: tuple[str, ...], rows: list[tuple[str, ...]], indent: str = "") -> None:
+    """An aligned table: each column as wide as its widest cell, two spaces between, the
+    last column not padded (so lines carry no trailing spaces)."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for index, row in enumerate((header, *rows)):
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        line = indent + "  ".join([*cells, row[-1]])
+        click.echo(style(line, bold=True) if index == 0 else line)
+
+
+def style(text: str, **styles: Any) -> str:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+    import sys
+
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return text
+    return click.style(text, **styles)

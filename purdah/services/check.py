@@ -9,34 +9,47 @@ SQLite), so `purdah check` never imports SQLAlchemy or SQLModel on the embedded 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from purdah.decide import Action, Decision, Grant, RunUpWarning, Span, decide, run_up_warnings
+from purdah.clock import LONDON
+from purdah.decide import (
+    Action,
+    Decision,
+    Grant,
+    RunUpWarning,
+    Span,
+    decide,
+    run_up_warnings,
+    ward_slug,
+)
 from purdah.errors import NotFound
 from purdah.refs import split_ref
 from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
 # "window" and "end" are keywords in SQLite and PostgreSQL: always quoted.
-# One statement: the councillor, the windows in force or in their run-up (for the
-# warnings), and when the stored flags were last reconciled (to know whether they should
-# agree with the answer).
+# One statement: the councillor, the council's windows not yet over (those in force or in
+# their run-up decide the answer and its warnings; the later ones say when it next
+# changes), each election's council and poll day (for the sentence), and when the stored
+# flags were last reconciled (to know whether they should agree with the answer).
 _CHECK_SQL = f"""
 SELECT p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
        (SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'),
        e.election_id, w.start, w."end", w.ward, w.start_basis, w.end_basis,
-       w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, w.run_up_note, e.notice
+       w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, w.run_up_note, e.notice,
+       w.watch_from, e.poll_date, ac.name, e.title
 FROM councillor p
 JOIN council c ON c.id = p.council_id
-LEFT JOIN "window" w
-    ON w.council_id = p.council_id AND w.watch_from <= :at AND w."end" > :at
+LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at
 LEFT JOIN election e ON e.id = w.election_pk
+LEFT JOIN council ac ON ac.slug = e.area
 WHERE c.slug = :council AND p.slug = :slug
 ORDER BY w.start, e.election_id
 """
 _GRANTS_SQL = """
 SELECT id, action, start, "end", reason, granted_by FROM exemption
-WHERE councillor_id = :pid AND start <= :at AND "end" > :at ORDER BY id
+WHERE councillor_id = :pid AND "end" > :at ORDER BY id
 """
 _COUNCIL_SQL = "SELECT id FROM council WHERE slug = :council"
 _LAST_RUN_SQL = f"SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'"
@@ -55,6 +68,10 @@ class CheckAnswer:
     warnings: tuple[RunUpWarning, ...] = ()
     # The councillor's own agreement to post on the council's accounts, whatever the action.
     agreed_may_post: bool = False
+    # When the answer next changes (None: not while the store stays as it is), and the
+    # window that changes it, for the sentence.
+    next_change: datetime | None = None
+    sentence: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -96,29 +113,36 @@ def check(
             f"'purdah councillor list --council {council}'"
         )
     pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
-    found = [
-        Span(
-            r[7],
-            as_instant(r[8]),
-            as_instant(r[9]),
-            r[10],
-            r[11],
-            r[12],
-            bool(r[13]),
-            r[14],
-            r[15],
-            as_instant(r[16]) if r[16] is not None else None,
-            _day(r[17]),
-            r[18] or "",
-            _day(r[19]),
+    found: list[tuple[Span, datetime, Polled]] = [
+        (
+            Span(
+                r[7],
+                as_instant(r[8]),
+                as_instant(r[9]),
+                r[10],
+                r[11],
+                r[12],
+                bool(r[13]),
+                r[14],
+                r[15],
+                as_instant(r[16]) if r[16] is not None else None,
+                _day(r[17]),
+                r[18] or "",
+                _day(r[19]),
+            ),
+            as_instant(r[20]),
+            Polled(r[7], _day(r[21]), r[22], r[23] or ""),
         )
         for r in rows
         if r[7] is not None
     ]
-    spans = [s for s in found if s.start <= at]
-    warnings = run_up_warnings(at, ward, [s for s in found if s.start > at])
+    watched = [span for span, watch_from, _ in found if watch_from <= at]
+    spans = [s for s in watched if s.start <= at]
+    warnings = run_up_warnings(at, ward, [s for s in watched if s.start > at])
+    every = [span for span, _, _ in found]
     grants = []
-    if spans:  # exemptions matter only while a window is in force
+    slug_of_ward = ward_slug(ward)
+    if any(s.ward in (None, slug_of_ward) for s in every):  # exemptions matter in a window
         grants = [
             Grant(g[0], g[1], as_instant(g[2]), as_instant(g[3]), g[4], g[5])
             for g in store.query(_GRANTS_SQL, {"pid": pid, "at": at})
@@ -126,9 +150,11 @@ def check(
     decision = decide(
         action, at, ward=ward, agreed_may_post=bool(agreed), spans=spans, grants=grants
     )
+    change = next_change(action, at, decision.allowed, ward, bool(agreed), every, grants)
     stored = bool(may_post if action is Action.POST else may_promote)
     last = datetime.fromisoformat(last_run) if last_run else None
     comparable = stored_flags_apply(last, at, now)
+    polls = {polled.election_id: polled for _, _, polled in found}
     return CheckAnswer(
         f"{council}/{slug}",
         name,
@@ -139,7 +165,118 @@ def check(
         comparable,
         warnings,
         bool(agreed),
+        change,
+        sentence(action, decision, change, every, polls, warnings, ward),
     )
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What the sentence says about an election: its council's name and polling day."""
+
+    election_id: str
+    poll_date: date | None
+    council_name: str | None
+    title: str = ""
+
+    def words(self) -> str:
+        when = f" on {long_day(self.poll_date)}" if self.poll_date else ""
+        if self.council_name:
+            return f"the {self.council_name} election{when}"
+        return f"the election {self.election_id}{when}"
+
+
+def next_change(
+    action: Action,
+    at: datetime,
+    allowed: bool,
+    ward: str | None,
+    agreed_may_post: bool,
+    spans: Sequence[Span],
+    grants: Sequence[Grant],
+) -> datetime | None:
+    """The first instant after `at` at which the answer differs from `allowed`: across
+    overlapping and back-to-back windows (a restriction that runs on into the next window
+    has not ended) and exemptions. None when nothing stored changes it."""
+    boundaries = sorted(
+        {t for s in spans for t in (s.start, s.end) if t > at}
+        | {t for g in grants for t in (g.start, g.end) if t > at}
+    )
+    for t in boundaries:
+        verdict = decide(
+            action, t, ward=ward, agreed_may_post=agreed_may_post, spans=spans, grants=grants
+        )
+        if verdict.allowed != allowed:
+            return t
+    return None
+
+
+def long_day(value: date) -> str:
+    """Thursday 3 May 2029."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def clock_words(instant: datetime, poll_date: date | None = None) -> str:
+    """22:00 on polling day; 00:00 on Tuesday 27 March 2029."""
+    local = instant.astimezone(LONDON)
+    day = "polling day" if poll_date == local.date() else long_day(local.date())
+    return f"{local:%H:%M} on {day}"
+
+
+def sentence(
+    action: Action,
+    decision: Decision,
+    change: datetime | None,
+    spans: Sequence[Span],
+    polls: dict[str, Polled],
+    warnings: Sequence[RunUpWarning] = (),
+    ward: str | None = None,
+) -> str:
+    """The answer in one plain-English sentence, e.g. "No: the Nottinghamshire County
+    Council election on Thursday 3 May 2029 (notice of election 27 March 2029);
+    restricted until 22:00 on polling day"."""
+
+    def poll_of(span: Span) -> Polled:
+        return polls.get(span.election_id) or Polled(span.election_id, None, None)
+
+    def about(span: Span) -> str:
+        words = poll_of(span).words()
+        if span.notice is not None:
+            return f"{words} (notice of election {span.notice.day} {span.notice:%B %Y})"
+        if span.last_day is not None:
+            return f"{words} (notice of election due by {span.last_day.day} {span.last_day:%B %Y})"
+        return words
+
+    ending = spans_ending_at(spans, change)
+    until_day = poll_of(ending).poll_date if ending is not None else None
+    if not decision.allowed:
+        if not decision.agreed:
+            text = "No: the council has not agreed that this councillor may post on its accounts"
+            if decision.windows:
+                text += "; and " + "; ".join(about(s) for s in decision.windows)
+            return text
+        text = "No: " + " and ".join(about(s) for s in decision.windows)
+        if change is None:
+            return text + "; restricted until the window is changed"
+        return text + f"; restricted until {clock_words(change, until_day)}"
+    if decision.exemption is not None:
+        text = f"Yes, by exemption #{decision.exemption.id} ({decision.exemption.reason})"
+        if change is not None:
+            text += f"; restricted again from {clock_words(change)}"
+        return text
+    text = "Yes: no pre-election window is in force"
+    if change is not None:
+        starting = next((s for s in spans if s.start == change and s.covers(change, ward)), None)
+        which = f" for {about(starting)}" if starting is not None else ""
+        verb = "may not post" if action is Action.POST else "restricted"
+        text += f"; {verb} from {clock_words(change)}{which}"
+    for warning in warnings:
+        text += f"; but {warning.message}"
+    return text
+
+
+def spans_ending_at(spans: Sequence[Span], instant: datetime | None) -> Span | None:
+    return next((s for s in spans if s.end == instant), None)
 
 
 def _day(value: object) -> date | None:
