@@ -84,3 +84,16 @@ def open_db(db: str | None, *, create: bool = False) -> Store:
     from purdah.store import open_store
 
     return open_store(db, create=create)
+
+
+def by_option(func: F) -> F:
+    """Who makes a clerk's correction, for its audit row."""
+    return click.option(
+        "--by",
+        "actor",
+        envvar="USER",
+        default="clerk",
+        show_default="$USER, else clerk",
+        metavar="NAME",
+        help="Who makes the change (recorded in the audit).",
+    )(func)

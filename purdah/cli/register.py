@@ -7,8 +7,12 @@ from typing import Any
 
 import click
 
-from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
-from purdah.cli.render import echo_json
+from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import columns, echo_changes, echo_json, instant
+from purdah.words import plural
+
+# purdah.services.register.ROLES, named here so that the CLI starts without SQLAlchemy.
+ROLES = ("member", "chair", "civic-mayor")
 
 # The start policies (purdah.timetable.StartPolicy), named here so that the CLI starts
 # without importing the timetable; a test keeps the two in step.
@@ -471,7 +475,7 @@ def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
 @db_option
 @json_option
 def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> None:
-    """List councillors, with their stored flags."""
+    """List councillors in office: who the council agreed may post, and the stored flags."""
     from dataclasses import asdict
 
     from purdah.services.register import list_councillors
@@ -480,12 +484,119 @@ def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> 
     if as_json:
         echo_json([asdict(r) | {"councillor": r.ref} for r in rows])
         return
-    for r in rows:
-        ward = f", {r.ward}" if r.ward else ""
-        click.echo(
-            f"{r.ref}  {r.name} ({r.role}{ward})  may post: {_yn(r.may_post)}  "
-            f"may promote: {_yn(r.may_promote)}"
+    columns(
+        ("COUNCILLOR", "NAME", "ROLE", "WARD", "AGREED MAY POST", "MAY POST", "MAY PROMOTE"),
+        [
+            (
+                r.ref,
+                r.name,
+                r.role,
+                r.ward or "-",
+                _yn(r.agreed_may_post),
+                _yn(r.may_post),
+                _yn(r.may_promote),
+            )
+            for r in rows
+        ],
+    )
+    click.echo(plural(len(rows), "councillor"))
+
+
+@councillor.command("edit")
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@click.option("--name", default=None, help="A corrected name.")
+@click.option("--ward", default=None, help="The ward (an empty value clears it).")
+@click.option("--role", type=click.Choice(ROLES), default=None)
+@click.option(
+    "--may-post/--no-may-post",
+    "agreed",
+    default=None,
+    help="Whether the council agreed they may post on its accounts.",
+)
+@by_option
+@db_option
+@json_option
+def councillor_edit(
+    ref: str,
+    name: str | None,
+    ward: str | None,
+    role: str | None,
+    agreed: bool | None,
+    actor: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Correct a councillor's name, ward, role or may-post agreement (audited; flags
+    recomputed at once)."""
+    from purdah.services.councillors import edit_councillor
+
+    result = edit_councillor(
+        open_db(db),
+        ref,
+        name=name,
+        ward=ward,
+        role=role,
+        agreed_may_post=agreed,
+        actor=actor,
+        now=resolve_at(None),
+    )
+    _echo_change(result, as_json, "edited")
+
+
+@councillor.command("remove")
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@by_option
+@db_option
+@json_option
+def councillor_remove(ref: str, actor: str, db: str | None, as_json: bool) -> None:
+    """A councillor left office: no longer listed, checked or switched; history kept."""
+    from purdah.services.councillors import remove_councillor
+
+    result = remove_councillor(open_db(db), ref, actor=actor, now=resolve_at(None))
+    _echo_change(result, as_json, "removed")
+
+
+def _echo_change(result: Any, as_json: bool, verb: str) -> None:
+    from purdah.serialize import iso_instant, reconcile_json
+
+    if as_json:
+        echo_json(
+            {
+                "councillor": result.ref,
+                "changed": {
+                    k: [_plain(old), _plain(new)] for k, (old, new) in result.changed.items()
+                },
+                "audit": (
+                    {
+                        "at": iso_instant(result.audit.at),
+                        "by": result.audit.actor,
+                        "action": result.audit.action,
+                        "detail": result.audit.detail,
+                    }
+                    if result.audit
+                    else None
+                ),
+                "reconcile": reconcile_json(result.reconcile),
+            }
         )
+        return
+    if result.audit is None:
+        click.echo(f"{result.ref}: nothing changed (the values given are the stored ones)")
+    else:
+        click.echo(
+            f"{verb} {result.ref}: {result.audit.detail} "
+            f"(by {result.audit.actor} at {instant(result.audit.at)}); "
+            f"{plural(len(result.reconcile.changes), 'flag change')}"
+        )
+    echo_changes(result.reconcile)
+
+
+def _plain(value: Any) -> Any:
+    from datetime import datetime
+
+    from purdah.serialize import iso_instant
+
+    return iso_instant(value) if isinstance(value, datetime) else value
 
 
 def _yn(value: bool) -> str:

@@ -55,5 +55,7 @@ def today(council_slug: str | None, at: str | None, db: str | None, as_json: boo
         n = result.next_restriction
         names = ", ".join(f"{name} ({slug})" for slug, name in n.councils)
         click.echo(f"the next restriction starts {instant(n.start)}: {n.election_id} for {names}")
+    elif not result.councils:
+        click.echo("no restriction is ahead in the elections recorded")
     for slug, warning in result.warnings:
         click.echo(f"warning ({slug}): {warning.message}")

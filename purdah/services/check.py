@@ -44,7 +44,7 @@ JOIN council c ON c.id = p.council_id
 LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at
 LEFT JOIN election e ON e.id = w.election_pk
 LEFT JOIN council ac ON ac.slug = e.area
-WHERE c.slug = :council AND p.slug = :slug
+WHERE c.slug = :council AND p.slug = :slug AND p.left_at IS NULL
 ORDER BY w.start, e.election_id
 """
 _GRANTS_SQL = """
@@ -270,8 +270,9 @@ def sentence(
         which = f" for {about(starting)}" if starting is not None else ""
         verb = "may not post" if action is Action.POST else "restricted"
         text += f"; {verb} from {clock_words(change)}{which}"
-    for warning in warnings:
-        text += f"; but {warning.message}"
+    for warning in warnings:  # a planned notice is the start just given
+        if warning.kind != "notice-planned" or change is None:
+            text += f"; but {warning.message}"
     return text
 
 

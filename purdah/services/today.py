@@ -24,6 +24,7 @@ from purdah.services.reconcile import grant_of
 from purdah.services.register import council_id
 from purdah.services.windows import span_of, spans_query
 from purdah.store import Store
+from purdah.words import plural
 
 W = window_t.c
 X = exemption_t.c
@@ -80,11 +81,6 @@ class Today:
         return f"{people} in {plural(len(councils), 'council')} may not be promoted now"
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """1 councillor, 2 councillors: counts agree in number."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def today(store: Store, at: datetime, council: str | None = None) -> Today:
     spans_q = spans_query().where(W.end > at).order_by(W.start)
     with store.read() as conn:
@@ -111,7 +107,7 @@ def today(store: Store, at: datetime, council: str | None = None) -> Today:
             people = list(
                 conn.execute(
                     sa.select(P.id, P.council_id, P.slug, P.name, P.ward, P.agreed_may_post)
-                    .where(P.council_id.in_(list(live)), *_current())
+                    .where(P.council_id.in_(list(live)), P.left_at.is_(None))
                     .order_by(P.council_id, P.slug)
                 )
             )
@@ -184,9 +180,3 @@ def today(store: Store, at: datetime, council: str | None = None) -> Today:
                 ),
             )
     return Today(at, tuple(listed), upcoming, warnings)
-
-
-def _current() -> tuple[Any, ...]:
-    """Councillors still in office (a removed councillor keeps their history only)."""
-    left = getattr(P, "left_at", None)
-    return (left.is_(None),) if left is not None else ()
