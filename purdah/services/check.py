@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from purdah.clock import LONDON
 from purdah.decide import (
@@ -29,19 +30,28 @@ from purdah.refs import split_ref
 from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
 # "window" and "end" are keywords in SQLite and PostgreSQL: always quoted.
-# One statement: the councillor, the council's windows not yet over (those in force or in
-# their run-up decide the answer and its warnings; the later ones say when it next
-# changes), each election's council and poll day (for the sentence), and when the stored
-# flags were last reconciled (to know whether they should agree with the answer).
+# One statement: the councillor; the council's windows in force or in their run-up (they
+# decide the answer and its warnings), those starting before the last of them in force
+# ends, and the next to start (they say when the answer next changes; with :whole = 1
+# every window not yet over, for the rare answer that needs more, see `_complete`); each
+# election's council and poll day (for the sentence); whether the councillor holds an
+# exemption; and when the stored flags were last reconciled (to know whether they should
+# agree with the answer).
 _CHECK_SQL = f"""
 SELECT p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
        (SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'),
        e.election_id, w.start, w."end", w.ward, w.start_basis, w.end_basis,
        w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, w.run_up_note, e.notice,
-       w.watch_from, e.poll_date, ac.name, e.title
+       w.watch_from, e.poll_date, ac.name, e.title,
+       EXISTS (SELECT 1 FROM exemption x WHERE x.councillor_id = p.id AND x."end" > :at)
 FROM councillor p
 JOIN council c ON c.id = p.council_id
-LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at
+LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at AND (
+    :whole = 1 OR w.watch_from <= :at
+    OR w.start <= (SELECT max(v."end") FROM "window" v
+                   WHERE v.council_id = p.council_id AND v.start <= :at AND v."end" > :at)
+    OR w.start = (SELECT min(v.start) FROM "window" v
+                  WHERE v.council_id = p.council_id AND v.start > :at))
 LEFT JOIN election e ON e.id = w.election_pk
 LEFT JOIN council ac ON ac.slug = e.area
 WHERE c.slug = :council AND p.slug = :slug AND p.left_at IS NULL
@@ -104,7 +114,8 @@ def check(
     """The answer at `at`. Give `now` (the real clock) to compare with the stored flag only
     where it should hold."""
     council, slug = split_ref(ref)
-    rows = store.query(_CHECK_SQL, {"at": at, "council": council, "slug": slug})
+    params = {"at": at, "council": council, "slug": slug, "whole": 0}
+    rows = store.query(_CHECK_SQL, params)
     if not rows:
         if not store.query(_COUNCIL_SQL, {"council": council}):
             raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
@@ -113,36 +124,30 @@ def check(
             f"'purdah councillor list --council {council}'"
         )
     pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
-    found: list[tuple[Span, datetime, Polled]] = [
-        (
-            Span(
-                r[7],
-                as_instant(r[8]),
-                as_instant(r[9]),
-                r[10],
-                r[11],
-                r[12],
-                bool(r[13]),
-                r[14],
-                r[15],
-                as_instant(r[16]) if r[16] is not None else None,
-                _day(r[17]),
-                r[18] or "",
-                _day(r[19]),
-            ),
-            as_instant(r[20]),
-            Polled(r[7], _day(r[21]), r[22], r[23] or ""),
-        )
-        for r in rows
-        if r[7] is not None
-    ]
-    watched = [span for span, watch_from, _ in found if watch_from <= at]
+    granted = bool(rows[0][24])
+    if not _complete(rows, at, ward, granted):
+        rows = store.query(_CHECK_SQL, params | {"whole": 1})
+    # The windows in force or in their run-up are read whole; a later one only for when
+    # it starts and ends and for whom (read whole if the sentence names it).
+    watched: list[Span] = []
+    every: list[Span] = []
+    by_election: dict[str, tuple[Any, ...]] = {}
+    for r in rows:
+        if r[7] is None:
+            continue
+        by_election[r[7]] = r
+        if as_instant(r[20]) <= at:
+            span = _span(r)
+            watched.append(span)
+        else:
+            span = Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10])
+        every.append(span)
     spans = [s for s in watched if s.start <= at]
     warnings = run_up_warnings(at, ward, [s for s in watched if s.start > at])
-    every = [span for span, _, _ in found]
     grants = []
     slug_of_ward = ward_slug(ward)
-    if any(s.ward in (None, slug_of_ward) for s in every):  # exemptions matter in a window
+    # Exemptions matter only in a window, and are read only when there are any.
+    if granted and any(s.ward in (None, slug_of_ward) for s in every):
         grants = [
             Grant(g[0], g[1], as_instant(g[2]), as_instant(g[3]), g[4], g[5])
             for g in store.query(_GRANTS_SQL, {"pid": pid, "at": at})
@@ -154,7 +159,6 @@ def check(
     stored = bool(may_post if action is Action.POST else may_promote)
     last = datetime.fromisoformat(last_run) if last_run else None
     comparable = stored_flags_apply(last, at, now)
-    polls = {polled.election_id: polled for _, _, polled in found}
     return CheckAnswer(
         f"{council}/{slug}",
         name,
@@ -166,8 +170,63 @@ def check(
         warnings,
         bool(agreed),
         change,
-        sentence(action, decision, change, every, polls, warnings, ward),
+        sentence(action, decision, change, every, _Lookup(by_election), warnings, ward),
     )
+
+
+def _complete(rows: list[tuple[Any, ...]], at: datetime, ward: str | None, granted: bool) -> bool:
+    """Whether the windows read are enough to say when the answer next changes: true
+    unless an exemption is held, a window in force leaves this ward out, the next window
+    to start is not this ward's, or a window read runs on past the end of those in force
+    (so a chain of windows may continue beyond what was read)."""
+    spans = [Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10]) for r in rows if r[7]]
+    if not spans:
+        return True
+    if granted:
+        return False
+    live = [s for s in spans if s.start <= at]
+    if live:
+        if not all(s.covers(at, ward) for s in live):
+            return False
+        last = max(s.end for s in live)
+        return not any(s.end > last for s in spans if s.start <= last)
+    first = min(s.start for s in spans if s.start > at) if spans else None
+    return first is None or any(s.start == first and s.covers(first, ward) for s in spans)
+
+
+def _span(r: tuple[Any, ...]) -> Span:
+    return Span(
+        r[7],
+        as_instant(r[8]),
+        as_instant(r[9]),
+        r[10],
+        r[11],
+        r[12],
+        bool(r[13]),
+        r[14],
+        r[15],
+        as_instant(r[16]) if r[16] is not None else None,
+        _day(r[17]),
+        r[18] or "",
+        _day(r[19]),
+    )
+
+
+class _Lookup:
+    """An election's whole window and its poll, read from the check's rows when needed."""
+
+    def __init__(self, rows: dict[str, tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def span(self, span: Span) -> Span:
+        row = self.rows.get(span.election_id)
+        return _span(row) if row is not None else span
+
+    def poll(self, election_id: str) -> Polled:
+        r = self.rows.get(election_id)
+        if r is None:
+            return Polled(election_id, None, None)
+        return Polled(election_id, _day(r[21]), r[22], r[23] or "")
 
 
 @dataclass(frozen=True)
@@ -228,7 +287,7 @@ def sentence(
     decision: Decision,
     change: datetime | None,
     spans: Sequence[Span],
-    polls: dict[str, Polled],
+    lookup: _Lookup,
     warnings: Sequence[RunUpWarning] = (),
     ward: str | None = None,
 ) -> str:
@@ -237,9 +296,10 @@ def sentence(
     restricted until 22:00 on polling day"."""
 
     def poll_of(span: Span) -> Polled:
-        return polls.get(span.election_id) or Polled(span.election_id, None, None)
+        return lookup.poll(span.election_id)
 
     def about(span: Span) -> str:
+        span = lookup.span(span)
         words = poll_of(span).words()
         if span.notice is not None:
             return f"{words} (notice of election {span.notice.day} {span.notice:%B %Y})"
@@ -248,7 +308,16 @@ def sentence(
         return words
 
     ending = spans_ending_at(spans, change)
-    until_day = poll_of(ending).poll_date if ending is not None else None
+    named = {s.election_id for s in decision.windows}
+    # "on polling day" only for a poll the sentence names; a window that runs on from
+    # one named (overlapping, or back to back) is named where it ends.
+    until_day = None
+    later = ""
+    if ending is not None:
+        if ending.election_id in named:
+            until_day = poll_of(ending).poll_date
+        else:
+            later = f", when the window for {poll_of(ending).words()} ends"
     if not decision.allowed:
         if not decision.agreed:
             text = "No: the council has not agreed that this councillor may post on its accounts"
@@ -258,7 +327,7 @@ def sentence(
         text = "No: " + " and ".join(about(s) for s in decision.windows)
         if change is None:
             return text + "; restricted until the window is changed"
-        return text + f"; restricted until {clock_words(change, until_day)}"
+        return text + f"; restricted until {clock_words(change, until_day)}{later}"
     if decision.exemption is not None:
         text = f"Yes, by exemption #{decision.exemption.id} ({decision.exemption.reason})"
         if change is not None:
