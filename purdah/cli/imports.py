@@ -121,21 +121,27 @@ def import_(
     """Import election calendars (.ics files, EveryElection JSON, or http(s) URLs), all or
     nothing.
 
-    Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
-    2: bad usage.
+    Exit 0: read (even with warnings or skipped events); 1: rejected, or nothing in
+    it is a poll or a notice (said why), nothing changed; 2: bad usage.
     """
     from purdah.ical.reader import FeedRejected
     from purdah.serialize import import_json
-    from purdah.services.importer import ImportReport, import_sources
+    from purdah.services.importer import ImportReport, NothingImported, import_sources
 
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
     try:
         report = import_sources(
-            open_db(db), list(sources), options, now=resolve_at(None), dry_run=dry_run, force=force
+            open_db(db),
+            list(sources),
+            options,
+            now=resolve_at(None),
+            dry_run=dry_run,
+            force=force,
+            require_records=True,
         )
-    except FeedRejected as exc:
+    except (FeedRejected, NothingImported) as exc:
         if not as_json:
             raise
         echo_json(import_json(ImportReport(dry_run=dry_run, errors=[str(exc)])))

@@ -31,6 +31,7 @@ from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, extra_days, recompute_windows
 from purdah.store import Store
 from purdah.timetable import compute_timetable
+from purdah.words import plural
 
 E = election_t.c
 INACTIVE = ("cancelled", "withdrawn")
@@ -88,6 +89,47 @@ class _Read:
     withdraw: tuple[str, ...] = ()  # keys the source says were deleted
 
 
+class SourceShrank(FeedRejected):
+    """A source has far fewer polls than last time (a partial download, or the options)."""
+
+    def __init__(self, message: str, before: int = 0, present: int = 0) -> None:
+        super().__init__(message)
+        self.before = before
+        self.present = present
+
+
+class NothingImported(PurdahError):
+    """An import that would record nothing: said, with why, instead of "imported 0"."""
+
+    exit_code = 1
+
+
+# Skips that the import's options could have prevented (the classifier's reasons).
+_NEEDS_OPTIONS = ("import with --", "nothing in its title says it is a poll")
+
+
+def _why_nothing(report: ImportReport, options: ImportOptions) -> str:
+    """Why an import records nothing, and what to give instead."""
+    reasons = [reason for _, _, reason in report.skipped]
+    if not reasons:
+        return (
+            f"{', '.join(report.sources)} has no events between {options.since or 'a year ago'} "
+            f"and {options.until or 'ten years ahead'}: nothing was recorded (--since and "
+            "--until widen the range)"
+        )
+    if all("nothing in its title says it is a poll" in r for r in reasons):
+        return (
+            f"no event says it is a poll ({plural(len(reasons), 'event')} skipped): give --area "
+            "and --type, or --every-event if every event in it is a poll; nothing was recorded"
+        )
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    top = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    said = "; ".join(f"{reason} ({n})" for reason, n in top)
+    return f"no poll was recorded: {plural(len(reasons), 'event')} skipped: {said}"
+
+
 class _DryRun(Exception):
     """Raised inside the write transaction to roll a dry run back."""
 
@@ -109,11 +151,15 @@ def import_sources(
     data: list[bytes] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     partial: bool = False,
+    require_records: bool = False,
 ) -> ImportReport:
     """Import every source in `locations` (files or URLs), or none of them.
 
     `names` overrides how each source is remembered (feeds use `feed:NAME`); `data`
     gives bytes already fetched (feeds fetch with a conditional GET themselves).
+    With `require_records` (the `import` command), an import whose sources hold no poll
+    and no notice is refused with the reason (NothingImported) instead of recording
+    nothing; a source that shrank because events went unclassified says so.
     """
     today = now.date()
     since = options.since or today - timedelta(days=365)
@@ -132,6 +178,7 @@ def import_sources(
         options.every_event,
     )
     reads = []
+    unplaced: dict[str, int] = {}  # source -> events skipped for want of options
     for index, location in enumerate(locations):
         name = names[index] if names else source_name(location)
         raw = data[index] if data else fetch(location, max_bytes=limits.max_bytes).data
@@ -159,13 +206,34 @@ def import_sources(
         for (uid, reason), skips in skipped.items():
             count = f" ({len(skips)} occurrences)" if len(skips) > 1 else ""
             report.skipped.append((uid, skips[0].occurrence.summary, reason + count))
+        unplaced[name] = sum(
+            1 for _, reason in skipped if any(word in reason for word in _NEEDS_OPTIONS)
+        )
         reads.append(_Read(name, location, polls, notices, result.problems))
         report.sources.append(name)
         report.warnings += [f"{location}: {p}" for p in result.problems]
+    if require_records and not any(read.polls or read.notices or read.withdraw for read in reads):
+        raise NothingImported(_why_nothing(report, options))
     try:
         with store.write() as conn:
             for read in reads:
-                _apply(conn, read, report, now, force)
+                try:
+                    _apply(conn, read, report, now, force)
+                except SourceShrank as exc:
+                    if not unplaced.get(read.source):
+                        raise
+                    example = next(
+                        r for _, _, r in report.skipped if any(w in r for w in _NEEDS_OPTIONS)
+                    )
+                    raise SourceShrank(
+                        f"{read.label}: it had {plural(exc.before, 'poll')} and now has "
+                        f"{exc.present}, because {plural(unplaced[read.source], 'event')} in "
+                        f"it could not be placed with the options given (e.g. {example!r}): "
+                        "import it with the options of its last import (--council, --area, "
+                        "--type, --every-event); nothing was changed",
+                        exc.before,
+                        exc.present,
+                    ) from None
             report.windows = recompute_windows(conn, now)
             report.reconcile = reconcile_in(conn, now, actor="import")
             if dry_run:
@@ -286,10 +354,12 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         and not force
         and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
     ):
-        raise FeedRejected(
+        raise SourceShrank(
             f"{read.source}: it had {active_before} polls and now has {present}; that looks "
             "like a failed or partial download, so the last good data is kept. If the polls "
-            "really were removed, import again with --force"
+            "really were removed, import again with --force",
+            active_before,
+            present,
         )
     extra = extra_days(conn)
     seen: set[str] = set()
