@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
-from purdah.cli.render import echo_changes, echo_json
+from purdah.cli.render import Progress, echo_changes, echo_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
@@ -131,6 +131,7 @@ def import_(
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
+    progress = Progress("importing")
     try:
         report = import_sources(
             open_db(db),
@@ -140,12 +141,15 @@ def import_(
             dry_run=dry_run,
             force=force,
             require_records=True,
+            progress=progress,
         )
     except (FeedRejected, NothingImported) as exc:
+        progress.close()
         if not as_json:
             raise
         echo_json(import_json(ImportReport(dry_run=dry_run, errors=[str(exc)])))
         raise SystemExit(1) from None
+    progress.close()
     if as_json:
         echo_json(import_json(report))
         return

@@ -105,3 +105,34 @@ def style(text: str, **styles: Any) -> str:
     if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
         return text
     return click.style(text, **styles)
+
+
+class Progress:
+    """A progress bar on stderr for work that takes more than a second, only on a terminal
+    (click.progressbar hides itself elsewhere): call it with (done, total)."""
+
+    def __init__(self, label: str, after: float = 1.0) -> None:
+        import time
+
+        self.label = label
+        self.started = time.monotonic()
+        self.after = after
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        import sys
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.started < self.after or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

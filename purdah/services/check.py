@@ -239,10 +239,35 @@ class Polled:
     title: str = ""
 
     def words(self) -> str:
+        """The Nottinghamshire County Council election on Thursday 3 May 2029: the event's
+        title where it names an election, else the council's name for its own poll, else
+        the kind of poll (the id) for the area."""
         when = f" on {long_day(self.poll_date)}" if self.poll_date else ""
-        if self.council_name:
-            return f"the {self.council_name} election{when}"
-        return f"the election {self.election_id}{when}"
+        kind = self.election_id.split(".", 1)[0]
+        by = ".by." in self.election_id
+        title = self.title.strip()
+        if title and ("election" in title.lower() or "referendum" in title.lower()):
+            return f"the {title}{when}"
+        if kind == "local" and self.council_name:
+            return f"the {self.council_name} {'by-election' if by else 'election'}{when}"
+        if kind == "parl" and not by:
+            return f"the UK general election{when}"
+        label = _KINDS.get(kind, "election")
+        return f"the {label} {self.election_id}{when}"
+
+
+# How the sentence names a poll that is not a council's own and has no title.
+_KINDS = {
+    "local": "local election",
+    "parl": "parliamentary by-election",
+    "pcc": "police and crime commissioner election",
+    "mayor": "mayoral election",
+    "gla": "London Assembly election",
+    "sp": "Scottish Parliament election",
+    "senedd": "Senedd election",
+    "nia": "Northern Ireland Assembly election",
+    "ref": "referendum",
+}
 
 
 def next_change(

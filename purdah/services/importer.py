@@ -11,6 +11,7 @@ transaction. A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -152,6 +153,7 @@ def import_sources(
     limits: Limits = DEFAULT_LIMITS,
     partial: bool = False,
     require_records: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import every source in `locations` (files or URLs), or none of them.
 
@@ -159,7 +161,8 @@ def import_sources(
     gives bytes already fetched (feeds fetch with a conditional GET themselves).
     With `require_records` (the `import` command), an import whose sources hold no poll
     and no notice is refused with the reason (NothingImported) instead of recording
-    nothing; a source that shrank because events went unclassified says so.
+    nothing; a source that shrank because events went unclassified says so. `progress`
+    is told (steps done, steps in all) as each source is read and when the write is done.
     """
     today = now.date()
     since = options.since or today - timedelta(days=365)
@@ -191,6 +194,8 @@ def import_sources(
             )
             reads.append(read)
             report.sources.append(name)
+            if progress is not None:
+                progress(index + 1, len(locations) + 1)
             continue
         result = read_calendar(raw, location, since, until, limits)
         polls, notices = [], []
@@ -210,9 +215,14 @@ def import_sources(
             1 for _, reason in skipped if any(word in reason for word in _NEEDS_OPTIONS)
         )
         reads.append(_Read(name, location, polls, notices, result.problems))
+        if progress is not None:
+            progress(index + 1, len(locations) + 1)
         report.sources.append(name)
         report.warnings += [f"{location}: {p}" for p in result.problems]
-    if require_records and not any(read.polls or read.notices or read.withdraw for read in reads):
+    # (An incremental sync that brings no change is not "nothing recorded".)
+    if require_records and not any(
+        read.polls or read.notices or read.withdraw or read.partial for read in reads
+    ):
         raise NothingImported(_why_nothing(report, options))
     try:
         with store.write() as conn:
@@ -236,6 +246,8 @@ def import_sources(
                     ) from None
             report.windows = recompute_windows(conn, now)
             report.reconcile = reconcile_in(conn, now, actor="import")
+            if progress is not None:
+                progress(len(locations) + 1, len(locations) + 1)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -30,8 +30,10 @@ def db(tmp_path, monkeypatch):
     monkeypatch.setenv("USER", "ann-clerk")
     for args in (
         ["init", "--start-policy", "notice-or-statutory"],
-        ["council", "add", "nottinghamshire", "--name", "Nottinghamshire County Council"]
-        + ["--nation", "ENG", "--kind", "county"],
+        [
+            *("council", "add", "nottinghamshire", "--name", "Nottinghamshire County Council"),
+            *("--nation", "ENG", "--kind", "county"),
+        ],
         ["councillor", "add", "nottinghamshire/jane-doe", "--name", "Jane Doe", "--may-post"],
         ["councillor", "add", "nottinghamshire/sam-roe", "--name", "Sam Roe"],
     ):

@@ -23,12 +23,18 @@ def db(tmp_path, monkeypatch):
     monkeypatch.setenv("PURDAH_DB", str(path))
     for args in (
         ["init", "--start-policy", "notice-or-statutory"],
-        ["council", "add", "nottinghamshire", "--name", "Nottinghamshire County Council"]
-        + ["--nation", "ENG", "--kind", "county"],
-        ["council", "add", "gedling", "--name", "Gedling Borough Council", "--nation", "ENG"]
-        + ["--kind", "district", "--within", "nottinghamshire"],
-        ["council", "add", "rushcliffe", "--name", "Rushcliffe Borough Council"]
-        + ["--nation", "ENG", "--kind", "district"],
+        [
+            *("council", "add", "nottinghamshire", "--name", "Nottinghamshire County Council"),
+            *("--nation", "ENG", "--kind", "county"),
+        ],
+        [
+            *("council", "add", "gedling", "--name", "Gedling Borough Council", "--nation", "ENG"),
+            *("--kind", "district", "--within", "nottinghamshire"),
+        ],
+        [
+            *("council", "add", "rushcliffe", "--name", "Rushcliffe Borough Council"),
+            *("--nation", "ENG", "--kind", "district"),
+        ],
         ["councillor", "add", "nottinghamshire/jane-doe", "--name", "Jane Doe", "--may-post"],
         ["councillor", "add", "nottinghamshire/sam-roe", "--name", "Sam Roe", "--ward", "Hucknall"],
         ["councillor", "add", "gedling/al-ray", "--name", "Al Ray"],

@@ -132,3 +132,15 @@ def test_today_for_one_council(store):
     result = today(store, at(2029, 4, 10), "gedling")
     assert [c.slug for c in result.councils] == ["gedling"]
     assert result.summary == "1 councillor in 1 council may not be promoted now"
+
+
+def test_the_sentence_names_a_poll_that_is_not_the_councils_own_by_its_kind(store):
+    """The police area shares the county's slug: its poll is not the county council's."""
+    nottinghamshire(store)
+    add_election(store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    answer = check(store, "gedling/ann-other", Action.PROMOTE, at(2028, 4, 1))
+    assert answer.sentence == (
+        "No: the police and crime commissioner election pcc.nottinghamshire.2028-05-04 on "
+        "Thursday 4 May 2028 (notice of election due by 27 March 2028); restricted until "
+        "22:00 on polling day"
+    )
