@@ -97,6 +97,8 @@ class Election(SQLModel, table=True):
     referendum: str | None = None  # kind of a ref.* poll (purdah.rules REFERENDUM_KINDS)
     declared_at: datetime | None = _instant(default=None)
     status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
+    # The clerk's correction ("cancelled", "moved") that imports of the event keep.
+    clerk_held: str | None = None
     cancelled_at: datetime | None = _instant(default=None)
     source: str = "manual"
     source_uid: str | None = None

@@ -78,8 +78,8 @@ def _register() -> None:
         rules,
         scheduler,
         timetable,
-        tokens,
         today,
+        tokens,
     )
 
     for command in (

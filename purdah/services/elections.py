@@ -182,7 +182,7 @@ def cancel_election(store: Store, election_id: str, *, now: datetime) -> Refresh
     def make(conn: Connection, row: Any) -> dict[str, Any]:
         if row.status == "cancelled":
             raise InputError(f"election {row.election_id} is already cancelled")
-        return {"status": "cancelled", "cancelled_at": now}
+        return {"status": "cancelled", "cancelled_at": now, "clerk_held": "cancelled"}
 
     return _change(store, election_id, now, make)
 
@@ -317,6 +317,7 @@ def move_election(store: Store, election_id: str, poll_date: date, *, now: datet
             "poll_date": poll_date,
             "status": "moved",
             "original_poll_date": row.original_poll_date or row.poll_date,
+            "clerk_held": "moved",
         }
 
     return _change(store, election_id, now, make)

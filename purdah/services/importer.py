@@ -62,7 +62,9 @@ class Planned:
     area: str
     title: str
     status: str  # the election's status after the import
-    action: str  # new, unchanged, moved, cancelled, reinstated, withdrawn, notice
+    # new, unchanged, moved, cancelled, reinstated, withdrawn, notice; kept: the clerk's
+    # correction (cancel, move) is kept over what the calendar says
+    action: str
     source: str
 
 
@@ -551,6 +553,21 @@ def _apply_poll(
             )
         )
         return planned("moved" if original else "scheduled", "new", poll.election_id)
+    held = getattr(row, "clerk_held", None)
+    if held == "moved" and row.poll_date != event.poll_date and not event.cancelled:
+        # The clerk's move holds: the calendar has not caught up with it (or disagrees).
+        report.warnings.append(
+            f"{read.label}: {row.election_id} ({event.key}): the calendar says "
+            f"{event.poll_date}, but the clerk moved it to {row.poll_date}: the clerk's date "
+            "is kept (cancel or move it again to change it)"
+        )
+        return planned(row.status, "kept", row.election_id)
+    if held == "cancelled" and row.status == "cancelled" and not event.cancelled:
+        report.warnings.append(
+            f"{read.label}: {row.election_id} ({event.key}): the calendar still has this "
+            "poll, but the clerk cancelled it: it stays cancelled"
+        )
+        return planned("cancelled", "kept", row.election_id)
     if event.cancelled:
         if row.status == "cancelled":
             return planned("cancelled", "unchanged", row.election_id)

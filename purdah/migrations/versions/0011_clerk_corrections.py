@@ -1,5 +1,6 @@
 """the clerk's corrections: a councillor who left office keeps their history (left_at),
-and an audit row for each correction (who, when, what)
+an audit row for each correction (who, when, what), and an election's clerk_held (a
+clerk's cancel or move that the next import of the same event keeps)
 
 Revision ID: 0011
 Revises: 0010
@@ -17,6 +18,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("councillor", schema=None) as batch_op:
         batch_op.add_column(sa.Column("left_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("election", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("clerk_held", sa.String(), nullable=True))
     op.create_table(
         "clerk_change",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -32,5 +35,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_clerk_change_subject", table_name="clerk_change")
     op.drop_table("clerk_change")
+    with op.batch_alter_table("election", schema=None) as batch_op:
+        batch_op.drop_column("clerk_held")
     with op.batch_alter_table("councillor", schema=None) as batch_op:
         batch_op.drop_column("left_at")
