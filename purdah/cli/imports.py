@@ -9,6 +9,7 @@ import click
 
 from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
 from purdah.cli.render import Progress, echo_changes, echo_json
+from purdah.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
@@ -164,7 +165,7 @@ def render_import(report: Any) -> None:
     verb = "would import" if report.dry_run else "imported"
     click.echo(
         f"{verb} {', '.join(report.sources)}: {summary}; {len(report.skipped)} skipped, "
-        f"{len(report.warnings)} warnings"
+        f"{plural(len(report.warnings), 'warning')}"
     )
     for planned in report.elections:
         if planned.action != "unchanged":
@@ -253,7 +254,8 @@ def feed_list(db: str | None, as_json: bool) -> None:
         ok = instant(r.last_ok_at) if r.last_ok_at else "never"
         state = f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok"
         click.echo(
-            f"{r.name}  {r.location}  every {r.every}  {r.polls} polls  last good: {ok}  {state}"
+            f"{r.name}  {r.location}  every {r.every}  {plural(r.polls, 'poll')}  "
+            f"last good: {ok}  {state}"
         )
 
 
@@ -295,7 +297,9 @@ def feed_remove(name: str, withdraw: bool, db: str | None) -> None:
 
     count = remove_feed(open_db(db), name, withdraw=withdraw, now=resolve_at(None))
     kept = (
-        f"{count} polls withdrawn" if withdraw else "its polls are kept (--withdraw removes them)"
+        f"{plural(count, 'poll')} withdrawn"
+        if withdraw
+        else "its polls are kept (--withdraw removes them)"
     )
     click.echo(f"removed feed {name}; {kept}")
 

@@ -274,7 +274,8 @@ def council_show(slug: str, db: str | None, as_json: bool) -> None:
     gss = f", {view.gss}" if view.gss else ""
     click.echo(f"{view.slug}: {view.name} ({view.kind}, {view.nation}{gss})")
     click.echo(
-        f"  {view.councillors} councillors; start {view.start_policy}, end {view.end_policy}, "
+        f"  {plural(view.councillors, 'councillor')}; start {view.start_policy}, "
+        f"end {view.end_policy}, "
         f"scope {view.scope}"
     )
     click.echo("within:")
@@ -348,7 +349,8 @@ def council_remove(slug: str, force: bool, db: str | None) -> None:
     removed = remove_council(open_db(db), slug, force=force, now=resolve_at(None))
     if removed.kept_history:
         click.echo(
-            f"removed council {removed.slug}; its {removed.councillors} councillors' history is "
+            f"removed council {removed.slug}; its "
+            f"{plural(removed.councillors, 'councillor')}' history is "
             "kept (no window covers them now)"
         )
     else:
@@ -385,7 +387,7 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
     echo_changes(result.reconcile)
     click.echo(
         f"{result.council}: start policy {result.old} -> {result.new}; windows: "
-        f"{result.windows.changed} changed; {len(result.reconcile.changes)} flag changes"
+        f"{result.windows.changed} changed; {plural(len(result.reconcile.changes), 'flag change')}"
     )
 
 
@@ -405,7 +407,7 @@ def council_list(db: str | None, as_json: bool) -> None:
     for r in rows:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
         click.echo(
-            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {r.councillors} councillors, "
+            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
             f"start policy {r.start_policy}){within}"
         )
 
@@ -420,7 +422,7 @@ def council_import(file: Path, db: str | None) -> None:
     from purdah.services.register import import_councils
 
     added = import_councils(open_db(db), file, now=resolve_at(None))
-    click.echo(f"imported {len(added)} councils")
+    click.echo(f"imported {plural(len(added), 'council')}")
 
 
 @click.group()
@@ -467,7 +469,7 @@ def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
     from purdah.services.register import import_councillors
 
     result = import_councillors(open_db(db), file, council_slug, now=resolve_at(None))
-    click.echo(f"imported {len(result.added)} councillors into {result.council}")
+    click.echo(f"imported {plural(len(result.added), 'councillor')} into {result.council}")
 
 
 @councillor.command("list")

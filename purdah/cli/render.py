@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from purdah.clock import LONDON
+from purdah.words import plural
 
 
 def echo_json(data: Any) -> None:
@@ -73,7 +74,7 @@ def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
     w = result.windows
     click.echo(
         f"{headline}; windows: {w.added} added, {w.changed} changed, {w.removed} removed; "
-        f"{len(result.reconcile.changes)} flag changes"
+        f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
     echo_changes(result.reconcile)
 

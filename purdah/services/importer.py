@@ -369,7 +369,8 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
     ):
         raise SourceShrank(
-            f"{read.source}: it had {active_before} polls and now has {present}; that looks "
+            f"{read.source}: it had {plural(active_before, 'poll')} and now has {present}; that "
+            "looks "
             "like a failed or partial download, so the last good data is kept. If the polls "
             "really were removed, import again with --force",
             active_before,
