@@ -133,6 +133,46 @@ def _why_nothing(report: ImportReport, options: ImportOptions) -> str:
     return f"no poll was recorded: {plural(len(reasons), 'event')} skipped: {said}"
 
 
+def _warn_misplaced(store: Store, reads: list[_Read], council: str, report: ImportReport) -> None:
+    """A poll in COUNCIL's calendar whose title names another registered council (a parish
+    by-election in the district's calendar) is recorded for COUNCIL, whose area covers the
+    other (conservative); say so, and how to record it for the council it names."""
+    names = {slug: name for slug, name in store.query("SELECT slug, name FROM council", {})}
+    within = {
+        slug
+        for (slug,) in store.query(
+            "SELECT c.slug FROM council c JOIN council_area a ON a.council_id = c.id "
+            "WHERE a.area = :council",
+            {"council": council},
+        )
+    }
+    own = names.get(council, "").lower()
+    for read in reads:
+        for poll in read.polls:
+            if poll.area != council:
+                continue
+            title = poll.occurrence.summary.lower()
+            named = sorted(
+                slug
+                for slug, name in names.items()
+                if slug != council and name.lower() in title and name.lower() not in own
+            )
+            for slug in named:
+                placed = poll.election_id.replace(f".{council}.", f".{slug}.", 1)
+                covers = (
+                    f"whose area covers {slug} and more (conservative): to restrict only {slug}"
+                    if slug in within
+                    else f"which does not cover {slug} (it is not within {council}): {slug} "
+                    "is NOT restricted by it; to restrict it"
+                )
+                report.warnings.append(
+                    f"{read.label}: event {poll.occurrence.uid!r} ({poll.occurrence.summary!r}) "
+                    f"names {names[slug]} ({slug}) but is recorded for {council}, {covers}, "
+                    f"import {slug}'s own calendar with --council {slug}, or remove the event "
+                    f"here and record 'purdah election add {placed}'"
+                )
+
+
 class _DryRun(Exception):
     """Raised inside the write transaction to roll a dry run back."""
 
@@ -221,6 +261,8 @@ def import_sources(
             progress(index + 1, len(locations) + 1)
         report.sources.append(name)
         report.warnings += [f"{location}: {p}" for p in result.problems]
+    if options.council and not options.area:
+        _warn_misplaced(store, reads, options.council, report)
     # (An incremental sync that brings no change is not "nothing recorded".)
     if require_records and not any(
         read.polls or read.notices or read.withdraw or read.partial for read in reads

@@ -183,3 +183,33 @@ def test_a_shrink_caused_by_missing_options_says_so_not_force(db):
         "--type, --every-event); nothing was changed\n"
     )
     assert "--force" not in again.stderr.split("(e.g.")[0]
+
+
+def test_a_poll_naming_another_registered_council_is_placed_with_a_warning(db):
+    source = str(DATA / "parish_by_election_in_district_calendar.ics")
+    for args in (
+        [
+            *("council", "add", "ashfield", "--name", "Ashfield District Council"),
+            *("--nation", "ENG", "--kind", "district"),
+        ],
+        [
+            *("council", "add", "selston", "--name", "Selston Parish Council", "--nation", "ENG"),
+            *("--kind", "parish", "--within", "ashfield"),
+        ],
+        [
+            *("council", "add", "treeton", "--name", "Treeton Parish Council", "--nation", "ENG"),
+            "--kind",
+            "parish",
+        ],
+    ):
+        assert run(*args).exit_code == 0
+    result = run("import", source, "--council", "ashfield")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"  warning    {source}: event 'd-2' ('Selston Parish Council by-election') names "
+        "Selston Parish Council (selston) but is recorded for ashfield, whose area covers "
+        "selston and more (conservative): to restrict only selston, import selston's own "
+        "calendar with --council selston, or remove the event here and record 'purdah "
+        "election add local.selston.2027-06-03'" in result.output.splitlines()
+    )
+    assert result.output.splitlines()[0].endswith(": 2 new; 0 skipped, 1 warning")
