@@ -125,23 +125,10 @@ def check(
         )
     pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
     granted = bool(rows[0][24])
-    if not _complete(rows, at, ward, granted):
+    watched, every, by_election = _spans(rows, at)
+    if not _complete(every, at, ward, granted):
         rows = store.query(_CHECK_SQL, params | {"whole": 1})
-    # The windows in force or in their run-up are read whole; a later one only for when
-    # it starts and ends and for whom (read whole if the sentence names it).
-    watched: list[Span] = []
-    every: list[Span] = []
-    by_election: dict[str, tuple[Any, ...]] = {}
-    for r in rows:
-        if r[7] is None:
-            continue
-        by_election[r[7]] = r
-        if as_instant(r[20]) <= at:
-            span = _span(r)
-            watched.append(span)
-        else:
-            span = Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10])
-        every.append(span)
+        watched, every, by_election = _spans(rows, at)
     spans = [s for s in watched if s.start <= at]
     warnings = run_up_warnings(at, ward, [s for s in watched if s.start > at])
     grants = []
@@ -174,12 +161,33 @@ def check(
     )
 
 
-def _complete(rows: list[tuple[Any, ...]], at: datetime, ward: str | None, granted: bool) -> bool:
+def _spans(
+    rows: list[tuple[Any, ...]], at: datetime
+) -> tuple[list[Span], list[Span], dict[str, tuple[Any, ...]]]:
+    """The windows in force or in their run-up, read whole; and every window read, a later
+    one only for when it starts and ends and for whom (read whole if the sentence names
+    it); and each election's row."""
+    watched: list[Span] = []
+    every: list[Span] = []
+    by_election: dict[str, tuple[Any, ...]] = {}
+    for r in rows:
+        if r[7] is None:
+            continue
+        by_election[r[7]] = r
+        if as_instant(r[20]) <= at:
+            span = _span(r)
+            watched.append(span)
+        else:
+            span = Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10])
+        every.append(span)
+    return watched, every, by_election
+
+
+def _complete(spans: list[Span], at: datetime, ward: str | None, granted: bool) -> bool:
     """Whether the windows read are enough to say when the answer next changes: true
     unless an exemption is held, a window in force leaves this ward out, the next window
     to start is not this ward's, or a window read runs on past the end of those in force
     (so a chain of windows may continue beyond what was read)."""
-    spans = [Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10]) for r in rows if r[7]]
     if not spans:
         return True
     if granted:
@@ -219,8 +227,20 @@ class _Lookup:
         self.rows = rows
 
     def span(self, span: Span) -> Span:
-        row = self.rows.get(span.election_id)
-        return _span(row) if row is not None else span
+        """The window with its notice date and last day, which the sentence names."""
+        if span.start_basis:  # read whole already
+            return span
+        r = self.rows.get(span.election_id)
+        if r is None:
+            return span
+        return Span(
+            span.election_id,
+            span.start,
+            span.end,
+            span.ward,
+            last_day=_day(r[17]),
+            notice=_day(r[19]),
+        )
 
     def poll(self, election_id: str) -> Polled:
         r = self.rows.get(election_id)
@@ -295,16 +315,38 @@ def next_change(
     return None
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def long_day(value: date) -> str:
-    """Thursday 3 May 2029."""
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    """Thursday 3 May 2029 (English names whatever the locale)."""
+    return f"{_DAYS[value.weekday()]} {value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def day_month_year(value: date) -> str:
+    """27 March 2029."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 def clock_words(instant: datetime, poll_date: date | None = None) -> str:
     """22:00 on polling day; 00:00 on Tuesday 27 March 2029."""
     local = instant.astimezone(LONDON)
     day = "polling day" if poll_date == local.date() else long_day(local.date())
-    return f"{local:%H:%M} on {day}"
+    return f"{local.hour:02d}:{local.minute:02d} on {day}"
 
 
 def sentence(
@@ -327,9 +369,9 @@ def sentence(
         span = lookup.span(span)
         words = poll_of(span).words()
         if span.notice is not None:
-            return f"{words} (notice of election {span.notice.day} {span.notice:%B %Y})"
+            return f"{words} (notice of election {day_month_year(span.notice)})"
         if span.last_day is not None:
-            return f"{words} (notice of election due by {span.last_day.day} {span.last_day:%B %Y})"
+            return f"{words} (notice of election due by {day_month_year(span.last_day)})"
         return words
 
     ending = spans_ending_at(spans, change)
