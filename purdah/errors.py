@@ -75,3 +75,18 @@ class RuleError(PurdahError):
 class RuleRefused(PurdahError):
     """A recurrence rule that is readable but absurd for an election calendar (it repeats
     more than once a day): its source is refused."""
+
+
+class SourceShrank(FeedRejected):
+    """A source has far fewer polls than last time (a partial download, or the options)."""
+
+    def __init__(self, message: str, before: int = 0, present: int = 0) -> None:
+        super().__init__(message)
+        self.before = before
+        self.present = present
+
+
+class NothingImported(PurdahError):
+    """An import that would record nothing: said, with why, instead of "imported 0"."""
+
+    exit_code = 1

@@ -76,6 +76,8 @@ class Councillor(SQLModel, table=True):
     may_promote: bool = True
     flags_at: datetime | None = _instant(default=None)
     created_at: datetime = _instant()
+    # Left office (`councillor remove`): no longer listed or switched; history kept.
+    left_at: datetime | None = _instant(default=None)
 
 
 class Election(SQLModel, table=True):
@@ -95,6 +97,8 @@ class Election(SQLModel, table=True):
     referendum: str | None = None  # kind of a ref.* poll (purdah.rules REFERENDUM_KINDS)
     declared_at: datetime | None = _instant(default=None)
     status: str = "scheduled"  # scheduled, cancelled, moved, withdrawn
+    # The clerk's correction ("cancelled", "moved") that imports of the event keep.
+    clerk_held: str | None = None
     cancelled_at: datetime | None = _instant(default=None)
     source: str = "manual"
     source_uid: str | None = None
@@ -235,6 +239,18 @@ class ParishLookup(SQLModel, table=True):
     imported_at: datetime = _instant()
 
 
+class ClerkChange(SQLModel, table=True):
+    """The audit of the clerk's corrections: who changed what, and when (the real clock)."""
+
+    __tablename__ = "clerk_change"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant()
+    actor: str
+    action: str  # e.g. "councillor edit", "election remove"
+    subject: str = Field(index=True)  # council/slug, election id, date
+    detail: str
+
+
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
@@ -260,3 +276,4 @@ meta_t = _table(Meta)
 feed_t = _table(Feed)
 api_token_t = _table(ApiToken)
 parish_lookup_t = _table(ParishLookup)
+clerk_change_t = _table(ClerkChange)

@@ -171,6 +171,16 @@ def check_json(answer: Any) -> dict[str, Any]:
         "stored_flag": answer.stored_flag,
         "mismatch": answer.mismatch,
         "warnings": [warning_json(w) for w in answer.warnings],
+        # When the answer next changes, across overlapping windows and exemptions (null:
+        # nothing stored changes it); the same instant under the name that fits the answer.
+        "next_change": iso_instant(answer.next_change) if answer.next_change else None,
+        "restricted_until": (
+            iso_instant(answer.next_change) if answer.next_change and not decision.allowed else None
+        ),
+        "restricted_from": (
+            iso_instant(answer.next_change) if answer.next_change and decision.allowed else None
+        ),
+        "sentence": answer.sentence,
     }
 
 
@@ -346,4 +356,49 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
         "councillors": d.councillors,
         "flags_differ": len(d.flags_differ),
         "flags_differ_examples": d.flags_differ[:20],
+    }
+
+
+def today_json(result: Any) -> dict[str, Any]:
+    """The `purdah today --json` object (and GET /api/restricted): `at` and the list of
+    councils with someone restricted, each with its windows and its councillors."""
+    upcoming = result.next_restriction
+    return {
+        "at": iso_instant(result.at),
+        "summary": result.summary,
+        "count": result.count,
+        "councils": [
+            {
+                "council": c.slug,
+                "name": c.name,
+                "windows": [span_json(s) for s in c.windows],
+                "councillors": [
+                    {
+                        "councillor": r.councillor,
+                        "name": r.name,
+                        "ward": r.ward,
+                        "may_post": r.may_post.allowed,
+                        "may_promote": r.may_promote.allowed,
+                        "restricted_until": iso_instant(r.until) if r.until else None,
+                        "elections": [s.election_id for s in r.may_promote.windows],
+                        "exemptions": [
+                            g for g in (grant_json(r.may_post.exemption),) if g is not None
+                        ],
+                    }
+                    for r in c.councillors
+                ],
+                "warnings": [warning_json(w) for w in c.warnings],
+            }
+            for c in result.councils
+        ],
+        "next_restriction": (
+            {
+                "start": iso_instant(upcoming.start),
+                "election_id": upcoming.election_id,
+                "councils": [{"council": slug, "name": name} for slug, name in upcoming.councils],
+            }
+            if upcoming
+            else None
+        ),
+        "warnings": [{"council": slug, **warning_json(w)} for slug, w in result.warnings],
     }

@@ -51,8 +51,15 @@ class PurdahGroup(click.Group):
 @click.group(cls=PurdahGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="purdah")
 @click.option("--debug", is_flag=True, help="Show a traceback for errors (for bug reports).")
+@click.option(
+    "--db",
+    metavar="URL|PATH",
+    default=None,
+    help="The store, for every command (as the command's own --db; that one wins).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output, for every command.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, db: str | None, as_json: bool) -> None:
     """Pre-election periods ("purdah") for UK councils, worked out by statute.
 
     Election ids are Democracy Club ids, e.g. local.2026-05-07,
@@ -60,6 +67,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["db"] = db
+    ctx.obj["json"] = as_json
 
 
 def _register() -> None:
@@ -75,6 +84,7 @@ def _register() -> None:
         rules,
         scheduler,
         timetable,
+        today,
         tokens,
     )
 
@@ -89,6 +99,7 @@ def _register() -> None:
         elections.non_working_day,
         elections.windows,
         notices.notices,
+        today.today,
         check.check,
         check.status,
         check.reconcile,

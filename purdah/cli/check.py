@@ -6,6 +6,7 @@ import click
 
 from purdah.cli.options import at_option, db_option, json_option, open_db, resolve_at
 from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
+from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
 
@@ -57,6 +58,7 @@ def _render_check(answer: object) -> None:
     )
     word = "MAY" if d.allowed else "MAY NOT"
     click.echo(f"{answer.councillor} ({answer.name}) {word} {verb} at {instant(answer.at)}")
+    click.echo(answer.sentence)
     rows = [("reason", d.cause)]
     for span in d.windows:
         rule = RULES_BY_KEY.get(span.rule)
@@ -136,8 +138,10 @@ def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
         echo_json(reconcile_json(result))
         return
     echo_changes(result)
-    caught = f" ({result.replayed} missed boundaries caught up)" if result.replayed else ""
-    click.echo(f"reconciled at {instant(result.at)}: {len(result.changes)} flag changes{caught}")
+    missed = plural(result.replayed, "missed boundary", "missed boundaries")
+    caught = f" ({missed} caught up)" if result.replayed else ""
+    changes = plural(len(result.changes), "flag change")
+    click.echo(f"reconciled at {instant(result.at)}: {changes}{caught}")
 
 
 @click.command()

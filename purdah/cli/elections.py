@@ -1,19 +1,23 @@
-"""`purdah election ...`, `purdah non-working-day add`, `purdah windows`."""
+"""`purdah election ...`, `purdah non-working-day add|remove`, `purdah windows`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from purdah.cli.options import (
     NATIONS,
     REFERENDUM_KINDS,
+    by_option,
     db_option,
     json_option,
     open_db,
     referendum_option,
     resolve_at,
 )
-from purdah.cli.render import echo_json, echo_refresh, instant
+from purdah.cli.render import echo_changes, echo_json, echo_refresh, instant
+from purdah.words import plural
 
 
 @click.group()
@@ -211,6 +215,61 @@ def non_working_day_add(day: str, reason: str, db: str | None, as_json: bool) ->
 
     result = add_non_working_day(open_db(db), parse_date(day), reason, now=resolve_at(None))
     echo_refresh(result, f"{day} is a non-working day ({reason})", as_json)
+
+
+@non_working_day.command("remove")
+@click.argument("day", metavar="DATE")
+@by_option
+@db_option
+@json_option
+def non_working_day_remove(day: str, actor: str, db: str | None, as_json: bool) -> None:
+    """Remove DATE, recorded as a non-working day in error (audited); windows move back."""
+    from purdah.clock import parse_date
+    from purdah.services.elections import remove_non_working_day
+
+    result = remove_non_working_day(open_db(db), parse_date(day), actor=actor, now=resolve_at(None))
+    _echo_removed(result, as_json)
+
+
+@election.command("remove")
+@click.argument("election_id")
+@by_option
+@db_option
+@json_option
+def election_remove(election_id: str, actor: str, db: str | None, as_json: bool) -> None:
+    """Remove an election entered in error (not cancelled: use cancel for that); its
+    windows go, flags are recomputed, and the removal is audited."""
+    from purdah.services.elections import remove_election
+
+    result = remove_election(open_db(db), election_id, actor=actor, now=resolve_at(None))
+    _echo_removed(result, as_json)
+
+
+def _echo_removed(result: Any, as_json: bool) -> None:
+    from purdah.serialize import iso_instant, reconcile_json
+
+    w = result.windows
+    if as_json:
+        echo_json(
+            {
+                "removed": result.subject,
+                "audit": {
+                    "at": iso_instant(result.audit.at),
+                    "by": result.audit.actor,
+                    "action": result.audit.action,
+                    "detail": result.audit.detail,
+                },
+                "windows": {"added": w.added, "changed": w.changed, "removed": w.removed},
+                "reconcile": reconcile_json(result.reconcile),
+            }
+        )
+        return
+    click.echo(
+        f"removed {result.subject} ({result.audit.detail}; by {result.audit.actor} at "
+        f"{instant(result.audit.at)}); windows: {w.added} added, {w.changed} changed, "
+        f"{w.removed} removed; {plural(len(result.reconcile.changes), 'flag change')}"
+    )
+    echo_changes(result.reconcile)
 
 
 @click.command()

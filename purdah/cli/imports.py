@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 import click
 
 from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
-from purdah.cli.render import echo_changes, echo_json
+from purdah.cli.render import Progress, echo_changes, echo_json
+from purdah.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
@@ -121,25 +122,35 @@ def import_(
     """Import election calendars (.ics files, EveryElection JSON, or http(s) URLs), all or
     nothing.
 
-    Exit 0: read (even with warnings or skipped events); 1: rejected, nothing changed;
-    2: bad usage.
+    Exit 0: read (even with warnings or skipped events); 1: rejected, or nothing in
+    it is a poll or a notice (said why), nothing changed; 2: bad usage.
     """
-    from purdah.errors import FeedRejected
+    from purdah.errors import FeedRejected, NothingImported
     from purdah.serialize import import_json
     from purdah.services.importer import ImportReport, import_sources
 
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
+    progress = Progress("importing")
     try:
         report = import_sources(
-            open_db(db), list(sources), options, now=resolve_at(None), dry_run=dry_run, force=force
+            open_db(db),
+            list(sources),
+            options,
+            now=resolve_at(None),
+            dry_run=dry_run,
+            force=force,
+            require_records=True,
+            progress=progress,
         )
-    except FeedRejected as exc:
+    except (FeedRejected, NothingImported) as exc:
+        progress.close()
         if not as_json:
             raise
         echo_json(import_json(ImportReport(dry_run=dry_run, errors=[str(exc)])))
         raise SystemExit(1) from None
+    progress.close()
     if as_json:
         echo_json(import_json(report))
         return
@@ -156,17 +167,17 @@ def render_import(report: Any) -> None:
     verb = "would import" if report.dry_run else "imported"
     click.echo(
         f"{verb} {', '.join(report.sources)}: {summary}; {len(report.skipped)} skipped, "
-        f"{len(report.warnings)} warnings"
+        f"{plural(len(report.warnings), 'warning')}"
     )
     for planned in report.elections:
         if planned.action != "unchanged":
             click.echo(f"  {planned.action:<10} {planned.election_id}  {printable(planned.title)}")
     for uid, summary_text, reason in report.skipped[:5]:
-        click.echo(f"  skipped    {printable(summary_text or uid, 80)}: {printable(reason)}")
+        click.echo(f"  skipped    {printable(summary_text or uid, 80)}: {printable(reason, 1000)}")
     if len(report.skipped) > 5:
         click.echo(f"  ... and {len(report.skipped) - 5} more skipped (--json lists them all)")
     for warning in report.warnings[:10]:
-        click.echo(f"  warning    {printable(warning, 300)}")
+        click.echo(f"  warning    {printable(warning, 1000)}")
     if len(report.warnings) > 10:
         click.echo(f"  ... and {len(report.warnings) - 10} more warnings (--json lists them)")
     if report.windows and not report.dry_run:
@@ -245,7 +256,8 @@ def feed_list(db: str | None, as_json: bool) -> None:
         ok = instant(r.last_ok_at) if r.last_ok_at else "never"
         state = f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok"
         click.echo(
-            f"{r.name}  {r.location}  every {r.every}  {r.polls} polls  last good: {ok}  {state}"
+            f"{r.name}  {r.location}  every {r.every}  {plural(r.polls, 'poll')}  "
+            f"last good: {ok}  {state}"
         )
 
 
@@ -291,7 +303,9 @@ def feed_remove(name: str, withdraw: bool, db: str | None) -> None:
 
     count = remove_feed(open_db(db), name, withdraw=withdraw, now=resolve_at(None))
     kept = (
-        f"{count} polls withdrawn" if withdraw else "its polls are kept (--withdraw removes them)"
+        f"{plural(count, 'poll')} withdrawn"
+        if withdraw
+        else "its polls are kept (--withdraw removes them)"
     )
     click.echo(f"removed feed {name}; {kept}")
 

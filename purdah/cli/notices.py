@@ -6,6 +6,7 @@ import click
 
 from purdah.cli.options import at_option, db_option, json_option, open_db, resolve_at
 from purdah.cli.render import echo_json
+from purdah.words import plural
 
 
 @click.command()
@@ -51,6 +52,6 @@ def notices(at: str | None, db: str | None, as_json: bool) -> None:
         )
         click.echo(
             f"{n.election_id}  poll {long_day(n.poll_date)}  run-up from "
-            f"{long_day(n.run_up_start)}  {anchor}  {n.councils} councils{begun}"
+            f"{long_day(n.run_up_start)}  {anchor}  {plural(n.councils, 'council')}{begun}"
         )
         click.echo(f"  record it: {n.command}")

@@ -16,9 +16,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 NATIONS = ("ENG", "WLS", "SCT", "NIR")
 
 
+def _global(name: str) -> Any:
+    """A global option given before the subcommand (`purdah --json status`), if any."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def _or_global(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        return value or _global(name)
+
+    return callback
+
+
 def json_option(func: F) -> F:
     return click.option(
-        "--json", "as_json", is_flag=True, help="Print one JSON object instead of a table."
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=_or_global("json"),
+        help="Print JSON instead of a table (also accepted before the command).",
     )(func)
 
 
@@ -51,13 +69,16 @@ def referendum_option(func: F) -> F:
 
 
 def db_option(func: F) -> F:
+    # The environment variable is read by purdah.store.resolve_url, after this option and
+    # the global one (`purdah --db X status`).
     return click.option(
         "--db",
         metavar="URL|PATH",
-        envvar="PURDAH_DB",
         default=None,
+        callback=_or_global("db"),
         help="The store: a SQLite path or a database URL (postgresql://...). "
-        "Default: $PURDAH_DB, else ~/.local/share/purdah/purdah.db.",
+        "Default: $PURDAH_DB, else ~/.local/share/purdah/purdah.db "
+        "(also accepted before the command).",
     )(func)
 
 
@@ -84,3 +105,16 @@ def open_db(db: str | None, *, create: bool = False) -> Store:
     from purdah.store import open_store
 
     return open_store(db, create=create)
+
+
+def by_option(func: F) -> F:
+    """Who makes a clerk's correction, for its audit row."""
+    return click.option(
+        "--by",
+        "actor",
+        envvar="USER",
+        default="clerk",
+        show_default="$USER, else clerk",
+        metavar="NAME",
+        help="Who makes the change (recorded in the audit).",
+    )(func)

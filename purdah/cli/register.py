@@ -7,8 +7,12 @@ from typing import Any
 
 import click
 
-from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
-from purdah.cli.render import echo_json
+from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.render import columns, echo_changes, echo_json, instant
+from purdah.words import plural
+
+# purdah.services.register.ROLES, named here so that the CLI starts without SQLAlchemy.
+ROLES = ("member", "chair", "civic-mayor")
 
 # The start policies (purdah.timetable.StartPolicy), named here so that the CLI starts
 # without importing the timetable; a test keeps the two in step.
@@ -270,7 +274,8 @@ def council_show(slug: str, db: str | None, as_json: bool) -> None:
     gss = f", {view.gss}" if view.gss else ""
     click.echo(f"{view.slug}: {view.name} ({view.kind}, {view.nation}{gss})")
     click.echo(
-        f"  {view.councillors} councillors; start {view.start_policy}, end {view.end_policy}, "
+        f"  {plural(view.councillors, 'councillor')}; start {view.start_policy}, "
+        f"end {view.end_policy}, "
         f"scope {view.scope}"
     )
     click.echo("within:")
@@ -344,7 +349,8 @@ def council_remove(slug: str, force: bool, db: str | None) -> None:
     removed = remove_council(open_db(db), slug, force=force, now=resolve_at(None))
     if removed.kept_history:
         click.echo(
-            f"removed council {removed.slug}; its {removed.councillors} councillors' history is "
+            f"removed council {removed.slug}; its "
+            f"{plural(removed.councillors, 'councillor')}' history is "
             "kept (no window covers them now)"
         )
     else:
@@ -381,7 +387,7 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
     echo_changes(result.reconcile)
     click.echo(
         f"{result.council}: start policy {result.old} -> {result.new}; windows: "
-        f"{result.windows.changed} changed; {len(result.reconcile.changes)} flag changes"
+        f"{result.windows.changed} changed; {plural(len(result.reconcile.changes), 'flag change')}"
     )
 
 
@@ -401,7 +407,7 @@ def council_list(db: str | None, as_json: bool) -> None:
     for r in rows:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
         click.echo(
-            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {r.councillors} councillors, "
+            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
             f"start policy {r.start_policy}){within}"
         )
 
@@ -416,7 +422,7 @@ def council_import(file: Path, db: str | None) -> None:
     from purdah.services.register import import_councils
 
     added = import_councils(open_db(db), file, now=resolve_at(None))
-    click.echo(f"imported {len(added)} councils")
+    click.echo(f"imported {plural(len(added), 'council')}")
 
 
 @click.group()
@@ -463,7 +469,7 @@ def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
     from purdah.services.register import import_councillors
 
     result = import_councillors(open_db(db), file, council_slug, now=resolve_at(None))
-    click.echo(f"imported {len(result.added)} councillors into {result.council}")
+    click.echo(f"imported {plural(len(result.added), 'councillor')} into {result.council}")
 
 
 @councillor.command("list")
@@ -471,7 +477,7 @@ def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
 @db_option
 @json_option
 def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> None:
-    """List councillors, with their stored flags."""
+    """List councillors in office: who the council agreed may post, and the stored flags."""
     from dataclasses import asdict
 
     from purdah.services.register import list_councillors
@@ -480,12 +486,119 @@ def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> 
     if as_json:
         echo_json([asdict(r) | {"councillor": r.ref} for r in rows])
         return
-    for r in rows:
-        ward = f", {r.ward}" if r.ward else ""
-        click.echo(
-            f"{r.ref}  {r.name} ({r.role}{ward})  may post: {_yn(r.may_post)}  "
-            f"may promote: {_yn(r.may_promote)}"
+    columns(
+        ("COUNCILLOR", "NAME", "ROLE", "WARD", "AGREED MAY POST", "MAY POST", "MAY PROMOTE"),
+        [
+            (
+                r.ref,
+                r.name,
+                r.role,
+                r.ward or "-",
+                _yn(r.agreed_may_post),
+                _yn(r.may_post),
+                _yn(r.may_promote),
+            )
+            for r in rows
+        ],
+    )
+    click.echo(plural(len(rows), "councillor"))
+
+
+@councillor.command("edit")
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@click.option("--name", default=None, help="A corrected name.")
+@click.option("--ward", default=None, help="The ward (an empty value clears it).")
+@click.option("--role", type=click.Choice(ROLES), default=None)
+@click.option(
+    "--may-post/--no-may-post",
+    "agreed",
+    default=None,
+    help="Whether the council agreed they may post on its accounts.",
+)
+@by_option
+@db_option
+@json_option
+def councillor_edit(
+    ref: str,
+    name: str | None,
+    ward: str | None,
+    role: str | None,
+    agreed: bool | None,
+    actor: str,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Correct a councillor's name, ward, role or may-post agreement (audited; flags
+    recomputed at once)."""
+    from purdah.services.councillors import edit_councillor
+
+    result = edit_councillor(
+        open_db(db),
+        ref,
+        name=name,
+        ward=ward,
+        role=role,
+        agreed_may_post=agreed,
+        actor=actor,
+        now=resolve_at(None),
+    )
+    _echo_change(result, as_json, "edited")
+
+
+@councillor.command("remove")
+@click.argument("ref", metavar="COUNCIL/SLUG")
+@by_option
+@db_option
+@json_option
+def councillor_remove(ref: str, actor: str, db: str | None, as_json: bool) -> None:
+    """A councillor left office: no longer listed, checked or switched; history kept."""
+    from purdah.services.councillors import remove_councillor
+
+    result = remove_councillor(open_db(db), ref, actor=actor, now=resolve_at(None))
+    _echo_change(result, as_json, "removed")
+
+
+def _echo_change(result: Any, as_json: bool, verb: str) -> None:
+    from purdah.serialize import iso_instant, reconcile_json
+
+    if as_json:
+        echo_json(
+            {
+                "councillor": result.ref,
+                "changed": {
+                    k: [_plain(old), _plain(new)] for k, (old, new) in result.changed.items()
+                },
+                "audit": (
+                    {
+                        "at": iso_instant(result.audit.at),
+                        "by": result.audit.actor,
+                        "action": result.audit.action,
+                        "detail": result.audit.detail,
+                    }
+                    if result.audit
+                    else None
+                ),
+                "reconcile": reconcile_json(result.reconcile),
+            }
         )
+        return
+    if result.audit is None:
+        click.echo(f"{result.ref}: nothing changed (the values given are the stored ones)")
+    else:
+        click.echo(
+            f"{verb} {result.ref}: {result.audit.detail} "
+            f"(by {result.audit.actor} at {instant(result.audit.at)}); "
+            f"{plural(len(result.reconcile.changes), 'flag change')}"
+        )
+    echo_changes(result.reconcile)
+
+
+def _plain(value: Any) -> Any:
+    from datetime import datetime
+
+    from purdah.serialize import iso_instant
+
+    return iso_instant(value) if isinstance(value, datetime) else value
 
 
 def _yn(value: bool) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from purdah.clock import LONDON
+from purdah.words import plural
 
 
 def echo_json(data: Any) -> None:
@@ -73,7 +74,7 @@ def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
     w = result.windows
     click.echo(
         f"{headline}; windows: {w.added} added, {w.changed} changed, {w.removed} removed; "
-        f"{len(result.reconcile.changes)} flag changes"
+        f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
     echo_changes(result.reconcile)
 
@@ -85,3 +86,54 @@ def chain_json(members: Any) -> list[dict[str, Any]]:
         | ({"note": m.note} if m.note else {})
         for m in members
     ]
+
+
+def columns(header: tuple[str, ...], rows: list[tuple[str, ...]], indent: str = "") -> None:
+    """An aligned table: each column as wide as its widest cell, two spaces between, the
+    last column not padded (so lines carry no trailing spaces)."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for index, row in enumerate((header, *rows)):
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        line = indent + "  ".join([*cells, row[-1]])
+        click.echo(style(line, bold=True) if index == 0 else line)
+
+
+def style(text: str, **styles: Any) -> str:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+    import sys
+
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+        return text
+    return click.style(text, **styles)
+
+
+class Progress:
+    """A progress bar on stderr for work that takes more than a second, only on a terminal
+    (click.progressbar hides itself elsewhere): call it with (done, total)."""
+
+    def __init__(self, label: str, after: float = 1.0) -> None:
+        import time
+
+        self.label = label
+        self.started = time.monotonic()
+        self.after = after
+        self.bar: Any = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        import sys
+        import time
+
+        if self.bar is None:
+            if time.monotonic() - self.started < self.after or not sys.stderr.isatty():
+                return
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

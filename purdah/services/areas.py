@@ -37,6 +37,7 @@ from purdah.services.area_find import (
 from purdah.sources.areas import PARISH, PRINCIPAL, Area, AreaRegister, shipped
 from purdah.sources.build import slugify
 from purdah.store import Store
+from purdah.words import plural
 
 if TYPE_CHECKING:
     from purdah.services.register import CouncilRow
@@ -454,7 +455,8 @@ def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Re
         ).scalar_one()
         if count and not force:
             raise InputError(
-                f"council {slug} has {count} councillors: remove them first, or give --force "
+                f"council {slug} has {plural(count, 'councillor')}: remove them first, or give "
+                "--force "
                 "(the council is retired and its councillors' flag history kept)"
             )
         if count:

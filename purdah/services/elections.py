@@ -21,6 +21,7 @@ from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
 from purdah.services.areas import check_area, nation_of, place_election_area
+from purdah.services.audit import ClerkChange, record
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
 from purdah.store import Store
@@ -181,7 +182,7 @@ def cancel_election(store: Store, election_id: str, *, now: datetime) -> Refresh
     def make(conn: Connection, row: Any) -> dict[str, Any]:
         if row.status == "cancelled":
             raise InputError(f"election {row.election_id} is already cancelled")
-        return {"status": "cancelled", "cancelled_at": now}
+        return {"status": "cancelled", "cancelled_at": now, "clerk_held": "cancelled"}
 
     return _change(store, election_id, now, make)
 
@@ -316,6 +317,7 @@ def move_election(store: Store, election_id: str, poll_date: date, *, now: datet
             "poll_date": poll_date,
             "status": "moved",
             "original_poll_date": row.original_poll_date or row.poll_date,
+            "clerk_held": "moved",
         }
 
     return _change(store, election_id, now, make)
@@ -341,3 +343,59 @@ def set_referendum(store: Store, election_id: str, kind: str, *, now: datetime) 
         return {"referendum": kind}
 
     return _change(store, election_id, now, make)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What a removal did: the audit row, the windows, the flags."""
+
+    subject: str
+    windows: WindowChanges
+    reconcile: ReconcileResult
+    audit: ClerkChange
+
+
+def remove_election(store: Store, election_id: str, *, actor: str, now: datetime) -> Removed:
+    """An election entered in error (not a poll that was cancelled): it and its windows go,
+    flags are recomputed, and the removal is audited with what the election was.
+
+    One that came from a calendar is refused: the next import would record it again."""
+    with store.write() as conn:
+        row = conn.execute(
+            sa.select(election_t).where(E.election_id == election_id.strip())
+        ).first()
+        if row is None:
+            raise NotFound(f"no election {election_id!r} recorded: see 'purdah election list'")
+        if row.source != "manual":
+            raise InputError(
+                f"election {row.election_id} came from {row.source}: the next import would "
+                "record it again; remove it from that calendar (the import then withdraws "
+                f"it), or 'purdah election cancel {row.election_id}' if the poll was cancelled"
+            )
+        # Withdrawn first, so that recomputing removes its windows as any removal does
+        # (marking the windows that overlapped them as changed), then the row itself.
+        conn.execute(sa.update(election_t).where(E.id == row.id).values(status="withdrawn"))
+        windows = recompute_windows(conn, now)
+        conn.execute(sa.delete(election_t).where(E.id == row.id))
+        result = reconcile_in(conn, now)
+        detail = (
+            f"entered in error: {row.type} poll on {row.poll_date} for {row.area}"
+            f" (status {row.status}, notice {row.notice or 'not recorded'})"
+        )
+        audit = record(conn, now, actor, "election remove", row.election_id, detail)
+    return Removed(row.election_id, windows, result, audit)
+
+
+def remove_non_working_day(store: Store, day: date, *, actor: str, now: datetime) -> Removed:
+    """A non-working day recorded in error: every window that counted past it moves back."""
+    nwd = non_working_day_t.c
+    with store.write() as conn:
+        reason = conn.execute(sa.select(nwd.reason).where(nwd.day == day)).scalar()
+        if reason is None:
+            raise NotFound(f"{day} is not recorded as a non-working day: nothing was changed")
+        conn.execute(sa.delete(non_working_day_t).where(nwd.day == day))
+        windows, result = refresh_in(conn, now)
+        audit = record(
+            conn, now, actor, "non-working-day remove", day.isoformat(), f"was: {reason}"
+        )
+    return Removed(day.isoformat(), windows, result, audit)

@@ -11,6 +11,7 @@ transaction. A dry run does all of it and rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from purdah.errors import FeedRejected, PurdahError
+from purdah.errors import FeedRejected, NothingImported, PurdahError, SourceShrank
 from purdah.ical.classify import Notice, Options, Poll, Skip, classify
 from purdah.ical.fetch import fetch, is_url
 from purdah.ical.reader import DEFAULT_LIMITS, Limits, Problem, read_calendar
@@ -31,6 +32,7 @@ from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import WindowChanges, extra_days, recompute_windows
 from purdah.store import Store
 from purdah.timetable import compute_timetable
+from purdah.words import plural
 
 E = election_t.c
 INACTIVE = ("cancelled", "withdrawn")
@@ -60,7 +62,9 @@ class Planned:
     area: str
     title: str
     status: str  # the election's status after the import
-    action: str  # new, unchanged, moved, cancelled, reinstated, withdrawn, notice
+    # new, unchanged, moved, cancelled, reinstated, withdrawn, notice; kept: the clerk's
+    # correction (cancel, move) is kept over what the calendar says
+    action: str
     source: str
 
 
@@ -88,6 +92,72 @@ class _Read:
     withdraw: tuple[str, ...] = ()  # keys the source says were deleted
 
 
+# Skips that the import's options could have prevented (the classifier's reasons).
+_NEEDS_OPTIONS = ("import with --", "nothing in its title says it is a poll")
+
+
+def _why_nothing(report: ImportReport, options: ImportOptions) -> str:
+    """Why an import records nothing, and what to give instead."""
+    reasons = [reason for _, _, reason in report.skipped]
+    if not reasons:
+        return (
+            f"{', '.join(report.sources)} has no events between {options.since or 'a year ago'} "
+            f"and {options.until or 'ten years ahead'}: nothing was recorded (--since and "
+            "--until widen the range)"
+        )
+    if all("nothing in its title says it is a poll" in r for r in reasons):
+        return (
+            f"no event says it is a poll ({plural(len(reasons), 'event')} skipped): give --area "
+            "and --type, or --every-event if every event in it is a poll; nothing was recorded"
+        )
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    top = sorted(counts.items(), key=lambda item: -item[1])[:3]
+    said = "; ".join(f"{reason} ({n})" for reason, n in top)
+    return f"no poll was recorded: {plural(len(reasons), 'event')} skipped: {said}"
+
+
+def _warn_misplaced(store: Store, reads: list[_Read], council: str, report: ImportReport) -> None:
+    """A poll in COUNCIL's calendar whose title names another registered council (a parish
+    by-election in the district's calendar) is recorded for COUNCIL, whose area covers the
+    other (conservative); say so, and how to record it for the council it names."""
+    names = {slug: name for slug, name in store.query("SELECT slug, name FROM council", {})}
+    within = {
+        slug
+        for (slug,) in store.query(
+            "SELECT c.slug FROM council c JOIN council_area a ON a.council_id = c.id "
+            "WHERE a.area = :council",
+            {"council": council},
+        )
+    }
+    own = names.get(council, "").lower()
+    for read in reads:
+        for poll in read.polls:
+            if poll.area != council:
+                continue
+            title = poll.occurrence.summary.lower()
+            named = sorted(
+                slug
+                for slug, name in names.items()
+                if slug != council and name.lower() in title and name.lower() not in own
+            )
+            for slug in named:
+                placed = poll.election_id.replace(f".{council}.", f".{slug}.", 1)
+                covers = (
+                    f"whose area covers {slug} and more (conservative): to restrict only {slug}"
+                    if slug in within
+                    else f"which does not cover {slug} (it is not within {council}): {slug} "
+                    "is NOT restricted by it; to restrict it"
+                )
+                report.warnings.append(
+                    f"{read.label}: event {poll.occurrence.uid!r} ({poll.occurrence.summary!r}) "
+                    f"names {names[slug]} ({slug}) but is recorded for {council}, {covers}, "
+                    f"import {slug}'s own calendar with --council {slug}, or remove the event "
+                    f"here and record 'purdah election add {placed}'"
+                )
+
+
 class _DryRun(Exception):
     """Raised inside the write transaction to roll a dry run back."""
 
@@ -109,11 +179,17 @@ def import_sources(
     data: list[bytes] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     partial: bool = False,
+    require_records: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import every source in `locations` (files or URLs), or none of them.
 
     `names` overrides how each source is remembered (feeds use `feed:NAME`); `data`
     gives bytes already fetched (feeds fetch with a conditional GET themselves).
+    With `require_records` (the `import` command), an import whose sources hold no poll
+    and no notice is refused with the reason (NothingImported) instead of recording
+    nothing; a source that shrank because events went unclassified says so. `progress`
+    is told (steps done, steps in all) as each source is read and when the write is done.
     """
     today = now.date()
     since = options.since or today - timedelta(days=365)
@@ -132,6 +208,7 @@ def import_sources(
         options.every_event,
     )
     reads = []
+    unplaced: dict[str, int] = {}  # source -> events skipped for want of options
     for index, location in enumerate(locations):
         name = names[index] if names else source_name(location)
         raw = data[index] if data else fetch(location, max_bytes=limits.max_bytes).data
@@ -144,6 +221,8 @@ def import_sources(
             )
             reads.append(read)
             report.sources.append(name)
+            if progress is not None:
+                progress(index + 1, len(locations) + 1)
             continue
         result = read_calendar(raw, location, since, until, limits)
         polls, notices = [], []
@@ -159,15 +238,45 @@ def import_sources(
         for (uid, reason), skips in skipped.items():
             count = f" ({len(skips)} occurrences)" if len(skips) > 1 else ""
             report.skipped.append((uid, skips[0].occurrence.summary, reason + count))
+        unplaced[name] = sum(
+            1 for _, reason in skipped if any(word in reason for word in _NEEDS_OPTIONS)
+        )
         reads.append(_Read(name, location, polls, notices, result.problems))
+        if progress is not None:
+            progress(index + 1, len(locations) + 1)
         report.sources.append(name)
         report.warnings += [f"{location}: {p}" for p in result.problems]
+    if options.council and not options.area:
+        _warn_misplaced(store, reads, options.council, report)
+    # (An incremental sync that brings no change is not "nothing recorded".)
+    if require_records and not any(
+        read.polls or read.notices or read.withdraw or read.partial for read in reads
+    ):
+        raise NothingImported(_why_nothing(report, options))
     try:
         with store.write() as conn:
             for read in reads:
-                _apply(conn, read, report, now, force)
+                try:
+                    _apply(conn, read, report, now, force)
+                except SourceShrank as exc:
+                    if not unplaced.get(read.source):
+                        raise
+                    example = next(
+                        r for _, _, r in report.skipped if any(w in r for w in _NEEDS_OPTIONS)
+                    )
+                    raise SourceShrank(
+                        f"{read.label}: it had {plural(exc.before, 'poll')} and now has "
+                        f"{exc.present}, because {plural(unplaced[read.source], 'event')} in "
+                        f"it could not be placed with the options given (e.g. {example!r}): "
+                        "import it with the options of its last import (--council, --area, "
+                        "--type, --every-event); nothing was changed",
+                        exc.before,
+                        exc.present,
+                    ) from None
             report.windows = recompute_windows(conn, now)
             report.reconcile = reconcile_in(conn, now, actor="import")
+            if progress is not None:
+                progress(len(locations) + 1, len(locations) + 1)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -286,10 +395,13 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
         and not force
         and (not present or (active_before >= SHRINK_FLOOR and present < active_before / 2))
     ):
-        raise FeedRejected(
-            f"{read.source}: it had {active_before} polls and now has {present}; that looks "
+        raise SourceShrank(
+            f"{read.source}: it had {plural(active_before, 'poll')} and now has {present}; that "
+            "looks "
             "like a failed or partial download, so the last good data is kept. If the polls "
-            "really were removed, import again with --force"
+            "really were removed, import again with --force",
+            active_before,
+            present,
         )
     extra = extra_days(conn)
     seen: set[str] = set()
@@ -469,6 +581,21 @@ def _apply_poll(
             )
         )
         return planned("moved" if original else "scheduled", "new", poll.election_id)
+    held = getattr(row, "clerk_held", None)
+    if held == "moved" and row.poll_date != event.poll_date and not event.cancelled:
+        # The clerk's move holds: the calendar has not caught up with it (or disagrees).
+        report.warnings.append(
+            f"{read.label}: {row.election_id} ({event.key}): the calendar says "
+            f"{event.poll_date}, but the clerk moved it to {row.poll_date}: the clerk's date "
+            "is kept (cancel or move it again to change it)"
+        )
+        return planned(row.status, "kept", row.election_id)
+    if held == "cancelled" and row.status == "cancelled" and not event.cancelled:
+        report.warnings.append(
+            f"{read.label}: {row.election_id} ({event.key}): the calendar still has this "
+            "poll, but the clerk cancelled it: it stays cancelled"
+        )
+        return planned("cancelled", "kept", row.election_id)
     if event.cancelled:
         if row.status == "cancelled":
             return planned("cancelled", "unchanged", row.election_id)

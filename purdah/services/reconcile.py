@@ -186,7 +186,10 @@ def _spans_and_grants(
     return spans, grants
 
 
-_PEOPLE = sa.select(P.id, P.council_id, P.ward, P.agreed_may_post, P.may_post, P.may_promote)
+# Councillors in office: one who left (left_at) keeps the flags and history they had.
+_PEOPLE = sa.select(P.id, P.council_id, P.ward, P.agreed_may_post, P.may_post, P.may_promote).where(
+    P.left_at.is_(None)
+)
 
 
 def _maybe_wrong(t: datetime) -> sa.Select[Any]:

@@ -407,6 +407,7 @@ def list_councillors(store: Store, council: str | None = None) -> list[Councillo
             P.may_promote,
         )
         .join_from(councillor_t, council_t, P.council_id == C.id)
+        .where(P.left_at.is_(None))
         .order_by(C.slug, P.slug)
     )
     with store.read() as conn:

@@ -46,7 +46,7 @@ _PEOPLE_SQL = """
 SELECT c.slug, p.slug, p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
        p.council_id
 FROM councillor p JOIN council c ON c.id = p.council_id
-{where}
+WHERE p.left_at IS NULL {where}
 ORDER BY c.slug, p.slug
 """
 
@@ -73,7 +73,7 @@ def status(
         for row in conn.execute(grants_q):
             grants[row.councillor_id].append(grant_of(row))
         comparable = stored_flags_apply(last_run(conn), at, now)
-    where = "WHERE p.council_id = :cid" if council else ""
+    where = "AND p.council_id = :cid" if council else ""
     people = store.query(_PEOPLE_SQL.format(where=where), params)
     pair = Decider(at, spans, grants).pair
     # Decisions differ only by council and agreement, and by ward where a window is

@@ -258,6 +258,21 @@ def create_app(
         return JSONResponse([status_json(row) for row in status(store, instant, council, now)])
 
     @app.get(
+        "/api/restricted",
+        summary="Everyone who may not be promoted (or post) now, by council, with the window's "
+        "end and the next change. The JSON of `purdah today --json`.",
+    )
+    def api_restricted(
+        council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
+        at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
+    ) -> JSONResponse:
+        from purdah.serialize import today_json
+        from purdah.services.today import today
+
+        instant, _now = when(at)
+        return JSONResponse(today_json(today(store, instant, council)))
+
+    @app.get(
         "/healthz",
         summary="Every fault by name (the JSON of `purdah doctor --json`); 503 if any",
     )

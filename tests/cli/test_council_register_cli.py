@@ -177,7 +177,7 @@ def test_remove_is_refused_while_councillors_and_force_keeps_history(db):
     refused = run("council", "remove", "selston")
     assert refused.exit_code == 2
     assert refused.output.splitlines() == [
-        "Error: council selston has 1 councillors: remove them first, or give --force (the "
+        "Error: council selston has 1 councillor: remove them first, or give --force (the "
         "council is retired and its councillors' flag history kept)"
     ]
     assert run("election", "add", "local.ashfield.2027-05-06").exit_code == 0

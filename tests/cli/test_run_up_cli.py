@@ -99,6 +99,9 @@ def test_the_tour_a_planned_notice_changes_the_answer(db):
     assert after.output.splitlines() == [
         "nottinghamshire/jane-doe (Jane Doe) MAY be promoted by the council at "
         "Tue 2029-03-20 10:00 GMT",
+        "Yes: no pre-election window is in force; restricted from 00:00 on Friday 23 March "
+        "2029 for the Notts CC election on Thursday 3 May 2029 (notice of election 23 March "
+        "2029)",
         "  reason   no pre-election window in force",
         "  warning  notice planned for Fri 23 Mar 2029: the pre-election window for "
         "local.nottinghamshire.2029-05-03 starts Fri 23 Mar 2029 (last day Tue 27 Mar 2029)",

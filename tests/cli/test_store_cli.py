@@ -277,7 +277,7 @@ def test_council_import_is_all_or_nothing(db, tmp_path):
         "slug,name,nation,kind,within\nannesley,Annesley PC,ENG,parish,ashfield;nottinghamshire\n",
         encoding="utf-8",
     )
-    assert run("council", "import", str(good)).output == "imported 1 councils\n"
+    assert run("council", "import", str(good)).output == "imported 1 council\n"
     annesley = [
         c for c in json.loads(run("council", "list", "--json").output) if c["slug"] == "annesley"
     ]

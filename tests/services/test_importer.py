@@ -120,7 +120,7 @@ def test_drastically_shrunken_source_is_a_failed_fetch_unless_forced(store, tmp_
 def test_empty_source_that_had_polls_changes_nothing(store, tmp_path):
     nottinghamshire(store)
     run(store, calendar(tmp_path, "p.ics", [("a", "20270506", "")]))
-    with pytest.raises(FeedRejected, match="had 1 polls and now has 0"):
+    with pytest.raises(FeedRejected, match="had 1 poll and now has 0"):
         run(store, calendar(tmp_path, "p.ics", []))
     assert list_elections(store)[0].status == "scheduled"
 

@@ -291,3 +291,18 @@ def test_every_route_the_app_serves_is_public_by_list_or_needs_a_token(anon):
             assert status == 200, path
         else:
             assert status == 401, path
+
+
+def test_api_restricted_is_the_json_of_today(register, client, anon):
+    """Issue 13: /api/restricted is `purdah today --json`, and private like the rest."""
+    from purdah.clock import parse_when
+    from purdah.serialize import today_json
+    from purdah.services.today import today
+
+    at = "2027-04-20T10:00"
+    response = client.get("/api/restricted", params={"at": at})
+    assert response.status_code == 200
+    body = response.json()
+    assert body == today_json(today(register, parse_when(at)))
+    assert body["count"] >= 1 and body["councils"]
+    assert anon.get("/api/restricted").status_code == 401
