@@ -35,7 +35,7 @@ else:
     store = open_store(db)  # made by the parent: this process only imports
     now = datetime(2026, 11, 21, 9, tzinfo=LONDON)
     t0 = time.perf_counter()
-    report = import_sources(store, [path], ImportOptions(council="bigtown"), now=now)
+    report = import_sources(set_clock(store, now), [path], ImportOptions(council="bigtown"))
     assert len(report.elections) > 0
 elapsed = time.perf_counter() - t0
 print(json.dumps({"seconds": elapsed,

@@ -90,3 +90,17 @@ class NothingImported(PurdahError):
     """An import that would record nothing: said, with why, instead of "imported 0"."""
 
     exit_code = 1
+
+
+class StoreBusy(PurdahError):
+    """Another writer held the store's write lock longer than the bounded wait: nothing was
+    written (retry; if it persists, find the process that holds the lock)."""
+
+    exit_code = 3
+
+
+class ConcurrentWrite(PurdahError):
+    """The stored flags or the reconcile mark changed under a write that held the lock:
+    purdah refuses to record what it cannot vouch for, and rolls the write back."""
+
+    exit_code = 3

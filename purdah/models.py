@@ -173,11 +173,12 @@ class Exemption(SQLModel, table=True):
 
 
 class FlagChange(SQLModel, table=True):
-    """The audit log: one row per change of one flag of one councillor."""
+    """The audit log: one row per change of one flag of one councillor, written only for
+    a change the store really made (see purdah.services.reconcile). No unique key: two
+    legitimate changes may share (councillor, flag, at, new), and none may be dropped."""
 
     __tablename__ = "flag_change"
-    # The unique constraint leads with councillor_id, so it also serves lookups by councillor.
-    __table_args__ = (sa.UniqueConstraint("councillor_id", "flag", "at", "new"),)
+    __table_args__ = (sa.Index("ix_flag_change_councillor_at", "councillor_id", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     councillor_id: int = Field(foreign_key="councillor.id", ondelete="CASCADE")
     flag: str  # may_post or may_promote

@@ -169,13 +169,13 @@ class Runner:
         for (its lateness is measured). A failure is logged and retried with back-off;
         it returns None."""
         with self._lock:
-            now = self.clock()
             started = time.perf_counter()
             try:
-                result = reconcile(self.store, now, actor=f"scheduler ({reason})")
+                result = reconcile(self.store, actor=f"scheduler ({reason})", skip_if_busy=True)
             except Exception as exc:
                 self._retry_later(reason, due, exc)
                 return None
+            now = result.at
             seconds = time.perf_counter() - started
             for change in result.changes:
                 ref = result.refs.get(change.councillor_id, str(change.councillor_id))
@@ -188,13 +188,20 @@ class Runner:
                     change.at.astimezone(LONDON).isoformat(),
                     change.cause,
                 )
-            log.info(
-                "reconciled (%s) at %s: %d changes, %d missed boundaries caught up",
-                reason,
-                now.isoformat(timespec="seconds"),
-                len(result.changes),
-                result.replayed,
-            )
+            if result.skipped:
+                log.warning(
+                    "reconcile (%s) skipped at %s: the write lock stayed busy; nothing switched",
+                    reason,
+                    now.isoformat(timespec="seconds"),
+                )
+            else:
+                log.info(
+                    "reconciled (%s) at %s: %d changes, %d missed boundaries caught up",
+                    reason,
+                    now.isoformat(timespec="seconds"),
+                    len(result.changes),
+                    result.replayed,
+                )
             self._count(result, seconds, now, due)
             if self.failures:
                 log.info("reconcile works again after %d failed attempts", self.failures)
@@ -256,9 +263,7 @@ class Runner:
         from purdah.services.feeds import refresh_due
 
         try:
-            results = refresh_due(
-                self.store, now=self.clock(), timeout=self.fetch_timeout, cancel=self.stopping
-            )
+            results = refresh_due(self.store, timeout=self.fetch_timeout, cancel=self.stopping)
         except Exception as exc:  # the store is down: the next run (a minute on) retries
             log.warning("feeds not refreshed: %s: %s", type(exc).__name__, _first_line(exc))
             return
@@ -333,8 +338,7 @@ class Runner:
         from purdah.models import meta_t
 
         try:
-            with self.store.write() as conn:
-                now = self.clock()
+            with self.store.write() as (conn, now):
                 value = json.dumps(
                     {
                         "at": now.astimezone(UTC).isoformat(),

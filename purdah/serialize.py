@@ -219,6 +219,7 @@ def reconcile_json(result: Any) -> dict[str, Any]:
         "changes": [change_json(c, result.refs) for c in result.changes],
         "boundaries_caught_up": result.replayed,
         "skipped": result.skipped,
+        "dry_run": result.dry_run,
     }
 
 

@@ -5,6 +5,12 @@ transactions opened with BEGIN IMMEDIATE (a plain BEGIN that reads and then writ
 fails at once under contention, busy timeout or not). PostgreSQL through the same
 URL option; reconcile there takes a transaction-level advisory lock.
 
+Every write runs in `Store.write()`, which takes the write lock first (SQLite
+`BEGIN IMMEDIATE`, PostgreSQL a transaction-level advisory lock, both waiting at most
+`lock_wait` seconds) and only then reads the clock: the instant it yields is the one
+every change in the transaction is decided at and stamped with. Tests inject a clock
+(`Store(url, clock=...)`); nothing else chooses a write's instant.
+
 SQLAlchemy is imported only when something needs an engine: `purdah check`, the hot
 path, reads a SQLite store with the standard library's sqlite3 (see `Store.query`),
 so a whole `purdah check` process stays cheap.
@@ -20,8 +26,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from purdah.clock import LONDON
+from purdah.errors import StoreBusy
 from purdah.errors import StoreError as StoreError  # re-exported: its old home
 
 if TYPE_CHECKING:
@@ -31,9 +39,13 @@ ENV_DB = "PURDAH_DB"
 # The meta row that records the instant of the last reconcile (written by reconcile, read
 # by check, status and /healthz).
 LAST_RECONCILE_KEY = "last_reconcile_at"
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0004"
 # The meta row holding the start policy a council gets when none is given (purdah init).
 DEFAULT_START_POLICY_KEY = "default_start_policy"
+# The transaction-level advisory lock every write takes on PostgreSQL ("purd").
+WRITE_LOCK_KEY = 0x70757264
+# How long a write waits for the lock before giving up with StoreBusy (seconds).
+LOCK_WAIT = 30.0
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
@@ -67,9 +79,34 @@ def db_instant(dialect: str) -> Callable[[datetime], Any]:
     return lambda value: value.astimezone(UTC)
 
 
+def real_clock() -> datetime:
+    """The one real clock: an aware Europe/London instant."""
+    return datetime.now(LONDON)
+
+
+def _clock() -> datetime:
+    return real_clock()  # looked up when called, so a test can replace real_clock
+
+
+class Write(NamedTuple):
+    """An open write transaction: the connection, and the instant read once the lock was
+    held (every change in it is decided at and stamped with `now`)."""
+
+    conn: Connection
+    now: datetime
+
+
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        lock_wait: float = LOCK_WAIT,
+    ) -> None:
         self.url = url
+        self.clock: Callable[[], datetime] = clock or _clock
+        self.lock_wait = lock_wait
         self._local = threading.local()
 
     @property
@@ -88,7 +125,7 @@ class Store:
         import sqlalchemy as sa
 
         if self.url.startswith("sqlite"):
-            return _sqlite_engine(self.url)
+            return _sqlite_engine(self.url, self.lock_wait)
         try:
             return sa.create_engine(self.url, pool_pre_ping=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -100,10 +137,33 @@ class Store:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
-        with self.engine.execution_options(purdah_write=True).begin() as conn:
-            yield conn
+    def write(self) -> Iterator[Write]:
+        """One write transaction, committed on success: the lock is taken first (SQLite
+        BEGIN IMMEDIATE, PostgreSQL the advisory lock), then the clock is read. Waiting
+        longer than `lock_wait` seconds for the lock raises StoreBusy, nothing written."""
+        import sqlalchemy as sa
+
+        with self.engine.execution_options(purdah_write=True).connect() as conn:
+            try:
+                transaction = conn.begin()  # SQLite: BEGIN IMMEDIATE (see _sqlite_engine)
+                if conn.dialect.name == "postgresql":
+                    wait_ms = max(1, int(self.lock_wait * 1000))
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            except sa.exc.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                raise StoreBusy(
+                    f"another process held the store's write lock for over "
+                    f"{self.lock_wait:g} s: nothing was written; retry (if it persists, "
+                    "look for a stuck purdah process)"
+                ) from None
+            with transaction:
+                now = self.clock()
+                if now.tzinfo is None:
+                    raise ValueError(f"the store's clock gave a naive datetime {now!r}")
+                yield Write(conn, now)
 
     def query(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement with `:name` parameters. Instants given as
@@ -144,10 +204,16 @@ class Store:
             self.engine.dispose()
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _is_busy(exc: Exception) -> bool:
+    """A lock wait that ran out: SQLite's busy timeout, PostgreSQL's lock_timeout (55P03)."""
+    orig = getattr(exc, "orig", None)
+    return "database is locked" in str(orig) or getattr(orig, "sqlstate", None) == "55P03"
+
+
+def _sqlite_engine(url: str, lock_wait: float = LOCK_WAIT) -> Engine:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, connect_args={"timeout": lock_wait})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -155,7 +221,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_wait * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -167,13 +233,19 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def open_store(db: str | None = None, *, create: bool = False) -> Store:
+def open_store(
+    db: str | None = None,
+    *,
+    create: bool = False,
+    clock: Callable[[], datetime] | None = None,
+    lock_wait: float = LOCK_WAIT,
+) -> Store:
     """Open the store named by `db` (or $PURDAH_DB, or the default file).
 
     Without `create`, a SQLite file that does not exist, or a database without
     purdah's schema, is a StoreError telling the user to run `purdah init`.
     """
-    store = Store(resolve_url(db))
+    store = Store(resolve_url(db), clock=clock, lock_wait=lock_wait)
     path = store.sqlite_path
     if path is not None:
         if not create and not Path(path).exists():

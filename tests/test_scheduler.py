@@ -16,7 +16,7 @@ from purdah.clock import LONDON
 from purdah.scheduler import BOUNDARY_JOB, JOB_DEFAULTS, RETRY_JOB, Runner
 from purdah.services.elections import add_election
 from purdah.services.history import history
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 START = datetime(2026, 3, 30, tzinfo=LONDON)
 END = datetime(2026, 5, 7, 22, tzinfo=LONDON)
@@ -30,11 +30,17 @@ class Clock:
         return self.now
 
 
+def runner_at(store, clock):
+    """A Runner whose store (and so every write) and planning both read `clock`."""
+    store.clock = clock
+    return Runner(store)
+
+
 def test_tick_plans_the_exact_next_boundary_and_switches_there(sqlite_store):
     nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2026-05-07", nation="ENG")
     clock = Clock(datetime(2026, 3, 29, 12, tzinfo=LONDON))
-    runner = Runner(sqlite_store, clock=clock)
+    runner = runner_at(sqlite_store, clock)
     assert runner.tick().changes == []
     assert runner.next_boundary == START
     clock.now = START
@@ -44,10 +50,10 @@ def test_tick_plans_the_exact_next_boundary_and_switches_there(sqlite_store):
 
 def test_stop_and_start_across_a_boundary_switches_once(sqlite_store):
     nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
-    Runner(sqlite_store, clock=Clock(START - timedelta(hours=1))).tick()
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2026-05-07", nation="ENG")
+    runner_at(sqlite_store, Clock(START - timedelta(hours=1))).tick()
     # The process was stopped over the boundary; a new one starts later.
-    later = Runner(sqlite_store, clock=Clock(START + timedelta(days=2)))
+    later = runner_at(sqlite_store, Clock(START + timedelta(days=2)))
     assert len(later.tick("start-up").changes) == 5
     assert later.tick("periodic").changes == []
     jane = [h for h in history(sqlite_store, "selston/jane-doe") if h.flag == "may_promote"]
@@ -56,8 +62,8 @@ def test_stop_and_start_across_a_boundary_switches_once(sqlite_store):
 
 def test_scheduler_jobs_are_registered_with_safe_defaults(sqlite_store):
     nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
-    runner = Runner(sqlite_store, clock=Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2026-05-07", nation="ENG")
+    runner = runner_at(sqlite_store, Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
     scheduler = runner.build(Runner.new_scheduler())
     runner.tick()
     jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -104,11 +110,11 @@ def test_replan_picks_up_a_window_added_by_another_process(sqlite_store):
 
     nottinghamshire(sqlite_store)
     scheduler = BackgroundScheduler(timezone=LONDON, job_defaults=JOB_DEFAULTS)
-    runner = Runner(sqlite_store, clock=Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
+    runner = runner_at(sqlite_store, Clock(datetime(2026, 3, 1, tzinfo=LONDON)))
     runner.build(scheduler)
     runner.tick()
     assert scheduler.get_job(BOUNDARY_JOB) is None  # nothing to plan yet
-    add_election(sqlite_store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2026-05-07", nation="ENG")
     runner.replan()
     assert scheduler.get_job(BOUNDARY_JOB).trigger.run_date == START
 

@@ -15,6 +15,7 @@ from purdah.ical.reader import read_calendar
 from purdah.ids import parse_election_id
 from purdah.services.elections import list_elections
 from purdah.services.importer import ImportOptions, import_sources
+from tests.services.helpers import set_clock
 
 CALENDARS = Path(__file__).parents[1] / "calendars"
 NATIONAL = CALENDARS / "uk-scheduled-polls-2026-2031.ics"
@@ -53,7 +54,7 @@ def test_latest_general_election_is_the_25th_working_day_after_9_july_2029():
 def test_importing_the_national_calendar_takes_nationwide_polls_and_explains_group_ids(
     sqlite_store,
 ):
-    report = import_sources(sqlite_store, [str(NATIONAL)], ImportOptions(), now=NOW)
+    report = import_sources(set_clock(sqlite_store, NOW), [str(NATIONAL)], ImportOptions())
     assert {p.election_id for p in report.elections} == {
         "sp.2026-05-07",
         "senedd.2026-05-07",

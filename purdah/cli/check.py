@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from purdah.cli.options import at_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.options import (
+    at_option,
+    db_option,
+    dry_run_at_option,
+    json_option,
+    open_db,
+    resolve_at,
+)
 from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
 from purdah.words import plural
 
@@ -125,15 +132,20 @@ def status(council_slug: str | None, at: str | None, db: str | None, as_json: bo
 
 
 @click.command()
-@at_option
+@dry_run_at_option
 @db_option
 @json_option
 def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
-    """Switch every councillor's flags to what the windows say (idempotent)."""
+    """Switch every councillor's flags to what the windows say now (idempotent).
+
+    With --at WHEN it is a dry run: what a reconcile at WHEN would switch, written
+    nowhere. Exit 3 if another process held the write lock for the whole wait."""
     from purdah.serialize import reconcile_json
     from purdah.services.reconcile import reconcile as reconcile_service
+    from purdah.services.reconcile import reconcile_dry_run
 
-    result = reconcile_service(open_db(db), resolve_at(at))
+    store = open_db(db)
+    result = reconcile_dry_run(store, resolve_at(at)) if at else reconcile_service(store)
     if as_json:
         echo_json(reconcile_json(result))
         return
@@ -141,6 +153,12 @@ def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
     missed = plural(result.replayed, "missed boundary", "missed boundaries")
     caught = f" ({missed} caught up)" if result.replayed else ""
     changes = plural(len(result.changes), "flag change")
+    if result.dry_run:
+        click.echo(
+            f"dry run: nothing written; a reconcile at {instant(result.at)} would make "
+            f"{changes}{caught}"
+        )
+        return
     click.echo(f"reconciled at {instant(result.at)}: {changes}{caught}")
 
 
@@ -199,7 +217,6 @@ def exempt(
         end=parse_when(end, "--to"),
         reason=reason,
         granted_by=granted_by,
-        now=resolve_at(None),
     )
     if as_json:
         echo_json(

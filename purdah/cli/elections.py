@@ -79,7 +79,6 @@ def election_add(
     from purdah.clock import parse_date, parse_when
     from purdah.services.elections import add_election
 
-    now = resolve_at(None)
     result = add_election(
         open_db(db),
         election_id,
@@ -89,9 +88,10 @@ def election_add(
         referendum=referendum,
         announced_at=parse_when(announced, "--announced") if announced else None,
         new_area=new_area,
-        now=now,
     )
-    echo_refresh(result, f"recorded {election_id}{_notice_words(result, now)}", as_json)
+    echo_refresh(
+        result, f"recorded {election_id}{_notice_words(result, result.reconcile.at)}", as_json
+    )
 
 
 def _notice_words(result: object, now: object) -> str:
@@ -122,8 +122,8 @@ def election_list(db: str | None, as_json: bool) -> None:
     from purdah.serialize import election_json
     from purdah.services.elections import list_elections
 
-    rows = list_elections(open_db(db))
     now = resolve_at(None)
+    rows = list_elections(open_db(db))
     if as_json:
         echo_json([election_json(r) | {"notice_planned": r.notice_planned(now)} for r in rows])
         return
@@ -145,7 +145,7 @@ def election_cancel(election_id: str, db: str | None, as_json: bool) -> None:
     """Cancel a poll: its window ends now (other windows still apply)."""
     from purdah.services.elections import cancel_election
 
-    result = cancel_election(open_db(db), election_id, now=resolve_at(None))
+    result = cancel_election(open_db(db), election_id)
     echo_refresh(result, f"cancelled {election_id}", as_json)
 
 
@@ -161,9 +161,12 @@ def election_set_notice(election_id: str, notice: str, db: str | None, as_json: 
     from purdah.clock import parse_date
     from purdah.services.elections import set_notice
 
-    now = resolve_at(None)
-    result = set_notice(open_db(db), election_id, parse_date(notice, "notice date"), now=now)
-    echo_refresh(result, f"{election_id}{_notice_words(result, now)}", as_json)
+    result = set_notice(
+        open_db(db),
+        election_id,
+        parse_date(notice, "notice date"),
+    )
+    echo_refresh(result, f"{election_id}{_notice_words(result, result.reconcile.at)}", as_json)
 
 
 @election.command("announce")
@@ -177,9 +180,12 @@ def election_announce(election_id: str, when: str, db: str | None, as_json: bool
     from purdah.clock import parse_when
     from purdah.services.elections import announce_election
 
-    now = resolve_at(None)
-    result = announce_election(open_db(db), election_id, parse_when(when, "WHEN"), now=now)
-    echo_refresh(result, f"{election_id}{_notice_words(result, now)}", as_json)
+    result = announce_election(
+        open_db(db),
+        election_id,
+        parse_when(when, "WHEN"),
+    )
+    echo_refresh(result, f"{election_id}{_notice_words(result, result.reconcile.at)}", as_json)
 
 
 @election.command("move")
@@ -192,9 +198,7 @@ def election_move(election_id: str, poll_date: str, db: str | None, as_json: boo
     from purdah.clock import parse_date
     from purdah.services.elections import move_election
 
-    result = move_election(
-        open_db(db), election_id, parse_date(poll_date, "poll date"), now=resolve_at(None)
-    )
+    result = move_election(open_db(db), election_id, parse_date(poll_date, "poll date"))
     echo_refresh(result, f"moved {election_id} to {poll_date}", as_json)
 
 
@@ -213,7 +217,7 @@ def non_working_day_add(day: str, reason: str, db: str | None, as_json: bool) ->
     from purdah.clock import parse_date
     from purdah.services.elections import add_non_working_day
 
-    result = add_non_working_day(open_db(db), parse_date(day), reason, now=resolve_at(None))
+    result = add_non_working_day(open_db(db), parse_date(day), reason)
     echo_refresh(result, f"{day} is a non-working day ({reason})", as_json)
 
 
@@ -309,5 +313,5 @@ def election_set_referendum(election_id: str, kind: str, db: str | None, as_json
     instrument and referendum period, and the window follows it."""
     from purdah.services.elections import set_referendum
 
-    result = set_referendum(open_db(db), election_id, kind, now=resolve_at(None))
+    result = set_referendum(open_db(db), election_id, kind)
     echo_refresh(result, f"{election_id} is a {kind} referendum", as_json)

@@ -138,7 +138,6 @@ def import_(
             open_db(db),
             list(sources),
             options,
-            now=resolve_at(None),
             dry_run=dry_run,
             force=force,
             require_records=True,
@@ -233,7 +232,6 @@ def feed_add(
         name=name,
         options=options,
         every=parse_duration(every),
-        now=resolve_at(None),
     )
     _render_refresh(result, as_json, added=True)
 
@@ -275,10 +273,8 @@ def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -
     from purdah.errors import FeedFailed
     from purdah.services.feeds import refresh_due, refresh_feed
 
-    store, now = open_db(db), resolve_at(None)
-    results = (
-        [refresh_feed(store, name, now=now, force=force)] if name else refresh_due(store, now=now)
-    )
+    store = open_db(db)
+    results = [refresh_feed(store, name, force=force)] if name else refresh_due(store)
     for result in results:
         _render_refresh(result, as_json, exit_on_failure=False)
     failed = [r.name for r in results if not r.ok]
@@ -301,7 +297,7 @@ def feed_remove(name: str, withdraw: bool, db: str | None) -> None:
     """Stop refreshing feed NAME."""
     from purdah.services.feeds import remove_feed
 
-    count = remove_feed(open_db(db), name, withdraw=withdraw, now=resolve_at(None))
+    count = remove_feed(open_db(db), name, withdraw=withdraw)
     kept = (
         f"{plural(count, 'poll')} withdrawn"
         if withdraw

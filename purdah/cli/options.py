@@ -92,13 +92,28 @@ def at_option(func: F) -> F:
     )(func)
 
 
+def dry_run_at_option(func: F) -> F:
+    """--at for a command that writes: it turns the command into a dry run at WHEN. A
+    write always happens at the real instant read once it holds the write lock."""
+    return click.option(
+        "--at",
+        metavar="WHEN",
+        default=None,
+        help="Dry run: show what the command would do at WHEN (ISO 8601; Europe/London "
+        "unless an offset is given) and write nothing. Without it, it writes at the real "
+        "time.",
+    )(func)
+
+
 def resolve_at(at: str | None) -> datetime:
-    """The one place the CLI reads the clock: now, or --at."""
-    from purdah.clock import LONDON, parse_when
+    """The one place the CLI reads the clock for an answer: now, or --at. Writes never use
+    it: the store reads the clock once it holds the write lock."""
+    from purdah.clock import parse_when
+    from purdah.store import real_clock
 
     if at:
         return parse_when(at, "--at")
-    return datetime.now(LONDON)
+    return real_clock()
 
 
 def open_db(db: str | None, *, create: bool = False) -> Store:

@@ -182,7 +182,6 @@ def council_add(
         kind=kind,
         within=within,
         new_areas=new_area,
-        now=resolve_at(None),
         **policies,
     )
     if as_json:
@@ -421,7 +420,7 @@ def council_import(file: Path, db: str | None) -> None:
     start_policy is the store's default)."""
     from purdah.services.register import import_councils
 
-    added = import_councils(open_db(db), file, now=resolve_at(None))
+    added = import_councils(open_db(db), file)
     click.echo(f"imported {plural(len(added), 'council')}")
 
 
@@ -455,7 +454,6 @@ def councillor_add(
         ward=ward,
         agreed_may_post=may_post,
         role=role,
-        now=resolve_at(None),
     )
     click.echo(f"added councillor {row.ref}: {row.name}")
 
@@ -468,7 +466,7 @@ def councillor_import(file: Path, council_slug: str, db: str | None) -> None:
     """Add every councillor in a CSV FILE, or none (columns: name, slug, ward, role, may_post)."""
     from purdah.services.register import import_councillors
 
-    result = import_councillors(open_db(db), file, council_slug, now=resolve_at(None))
+    result = import_councillors(open_db(db), file, council_slug)
     click.echo(f"imported {plural(len(result.added), 'councillor')} into {result.council}")
 
 

@@ -42,11 +42,12 @@ def yes_no(value: bool) -> str:
 
 
 def echo_changes(result: Any) -> None:
-    """One line per flag switch."""
+    """One line per flag switch (or, in a dry run, per switch it would make)."""
+    verb = "would switch" if getattr(result, "dry_run", False) else "switched"
     for change in result.changes:
         ref = result.refs.get(change.councillor_id, str(change.councillor_id))
         click.echo(
-            f"switched {ref} {change.flag} {yes_no(change.old)} -> {yes_no(change.new)} "
+            f"{verb} {ref} {change.flag} {yes_no(change.old)} -> {yes_no(change.new)} "
             f"at {instant(change.at)}: {change.cause}"
         )
 

@@ -96,12 +96,11 @@ def add_election(
     source: str = "manual",
     referendum: str | None = None,
     new_area: bool = False,
-    now: datetime,
 ) -> Refreshed:
     """Record an election. `notice` may be a planned date (in the future); `announced_at`
     is a UK general election's announcement (the Prime Minister's statement)."""
     parsed = parse_election_id(election_id)
-    with store.write() as conn:
+    with store.write() as (conn, now):
         chosen = (
             check_area(conn, area, "--area", allow_new=new_area)
             if area
@@ -160,31 +159,31 @@ def list_elections(store: Store) -> list[ElectionRow]:
 
 
 def _change(
-    store: Store, election_id: str, now: datetime, make: Callable[[Connection, Any], dict[str, Any]]
+    store: Store, election_id: str, make: Callable[[Connection, Any, datetime], dict[str, Any]]
 ) -> Refreshed:
-    with store.write() as conn:
+    with store.write() as (conn, now):
         row = conn.execute(
             sa.select(election_t).where(E.election_id == election_id.strip())
         ).first()
         if row is None:
             raise NotFound(f"no election {election_id!r} recorded: see 'purdah election list'")
-        values = make(conn, row)
+        values = make(conn, row, now)
         conn.execute(sa.update(election_t).where(E.id == row.id).values(updated_at=now, **values))
         windows, result = refresh_in(conn, now)
         row = conn.execute(sa.select(election_t).where(E.id == row.id)).one()
     return Refreshed(_row(row), windows, result)
 
 
-def cancel_election(store: Store, election_id: str, *, now: datetime) -> Refreshed:
+def cancel_election(store: Store, election_id: str) -> Refreshed:
     """The poll is cancelled (countermanded, or the clerk ends the period): its window ends
     now; flags come back only where no other window covers the council."""
 
-    def make(conn: Connection, row: Any) -> dict[str, Any]:
+    def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
         if row.status == "cancelled":
             raise InputError(f"election {row.election_id} is already cancelled")
         return {"status": "cancelled", "cancelled_at": now, "clerk_held": "cancelled"}
 
-    return _change(store, election_id, now, make)
+    return _change(store, election_id, make)
 
 
 def check_notice(tt: Timetable, notice: date, now: datetime) -> None:
@@ -281,34 +280,32 @@ def _timetable_of(conn: Connection, row: Any) -> Timetable:
     )
 
 
-def set_notice(store: Store, election_id: str, notice: date, *, now: datetime) -> Refreshed:
+def set_notice(store: Store, election_id: str, notice: date) -> Refreshed:
     """The clerk records the notice of election date: the actual one, or a planned one
     (in the future; planned until it passes). Import and feed refreshes keep it."""
 
-    def make(conn: Connection, row: Any) -> dict[str, Any]:
+    def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
         check_notice(_timetable_of(conn, row), notice, now)
         return {"notice": notice, "notice_source": "clerk", "notice_recorded_at": now}
 
-    return _change(store, election_id, now, make)
+    return _change(store, election_id, make)
 
 
-def announce_election(
-    store: Store, election_id: str, announced_at: datetime, *, now: datetime
-) -> Refreshed:
+def announce_election(store: Store, election_id: str, announced_at: datetime) -> Refreshed:
     """Record a general election's announcement: under the run-up policy its windows
     start there when it comes before dissolution."""
 
-    def make(conn: Connection, row: Any) -> dict[str, Any]:
+    def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
         check_announcement(_timetable_of(conn, row), announced_at, now)
         return {"announced_at": announced_at}
 
-    return _change(store, election_id, now, make)
+    return _change(store, election_id, make)
 
 
-def move_election(store: Store, election_id: str, poll_date: date, *, now: datetime) -> Refreshed:
+def move_election(store: Store, election_id: str, poll_date: date) -> Refreshed:
     """The poll moved (postponed, or a new poll after a candidate's death)."""
 
-    def make(conn: Connection, row: Any) -> dict[str, Any]:
+    def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
         moved = election_timetable(
             row.election_id, row.nation, poll_date, extra_days(conn), row.referendum
         )
@@ -320,12 +317,12 @@ def move_election(store: Store, election_id: str, poll_date: date, *, now: datet
             "clerk_held": "moved",
         }
 
-    return _change(store, election_id, now, make)
+    return _change(store, election_id, make)
 
 
-def add_non_working_day(store: Store, day: date, reason: str, *, now: datetime) -> Refreshed:
+def add_non_working_day(store: Store, day: date, reason: str) -> Refreshed:
     """A day of mourning or thanksgiving: no count may use it; every affected window moves."""
-    with store.write() as conn:
+    with store.write() as (conn, now):
         if conn.execute(
             sa.select(non_working_day_t.c.day).where(non_working_day_t.c.day == day)
         ).first():
@@ -335,14 +332,14 @@ def add_non_working_day(store: Store, day: date, reason: str, *, now: datetime) 
     return Refreshed(None, windows, result)
 
 
-def set_referendum(store: Store, election_id: str, kind: str, *, now: datetime) -> Refreshed:
+def set_referendum(store: Store, election_id: str, kind: str) -> Refreshed:
     """Say which kind of referendum a ref.* poll is: its rule, and so its window, follow."""
 
-    def make(conn: Connection, row: Any) -> dict[str, Any]:
+    def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
         election_timetable(row.election_id, row.nation, row.poll_date, extra_days(conn), kind)
         return {"referendum": kind}
 
-    return _change(store, election_id, now, make)
+    return _change(store, election_id, make)
 
 
 @dataclass(frozen=True)
@@ -355,12 +352,12 @@ class Removed:
     audit: ClerkChange
 
 
-def remove_election(store: Store, election_id: str, *, actor: str, now: datetime) -> Removed:
+def remove_election(store: Store, election_id: str, *, actor: str) -> Removed:
     """An election entered in error (not a poll that was cancelled): it and its windows go,
     flags are recomputed, and the removal is audited with what the election was.
 
     One that came from a calendar is refused: the next import would record it again."""
-    with store.write() as conn:
+    with store.write() as (conn, now):
         row = conn.execute(
             sa.select(election_t).where(E.election_id == election_id.strip())
         ).first()
@@ -386,10 +383,10 @@ def remove_election(store: Store, election_id: str, *, actor: str, now: datetime
     return Removed(row.election_id, windows, result, audit)
 
 
-def remove_non_working_day(store: Store, day: date, *, actor: str, now: datetime) -> Removed:
+def remove_non_working_day(store: Store, day: date, *, actor: str) -> Removed:
     """A non-working day recorded in error: every window that counted past it moves back."""
     nwd = non_working_day_t.c
-    with store.write() as conn:
+    with store.write() as (conn, now):
         reason = conn.execute(sa.select(nwd.reason).where(nwd.day == day)).scalar()
         if reason is None:
             raise NotFound(f"{day} is not recorded as a non-working day: nothing was changed")

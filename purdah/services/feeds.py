@@ -138,7 +138,6 @@ def add_feed(
     name: str | None,
     options: ImportOptions,
     every: timedelta = DEFAULT_EVERY,
-    now: datetime,
 ) -> RefreshResult:
     """Register a feed and fetch it once at once (a failure keeps it registered)."""
     check_every(every)
@@ -153,7 +152,7 @@ def add_feed(
     feed_name = (name or _name_for(location)).strip().lower()
     if not re.match(r"^[a-z0-9][a-z0-9-]*$", feed_name):
         raise InputError(f"feed name {feed_name!r}: use lower-case letters, digits and hyphens")
-    with store.write() as conn:
+    with store.write() as (conn, now):
         if conn.execute(sa.select(F.id).where(F.name == feed_name)).first():
             raise InputError(f"a feed called {feed_name!r} exists: choose another --name")
         conn.execute(
@@ -167,7 +166,7 @@ def add_feed(
                 created_at=now,
             )
         )
-    return refresh_feed(store, feed_name, now=now)
+    return refresh_feed(store, feed_name)
 
 
 def list_feeds(store: Store) -> list[FeedRow]:
@@ -217,7 +216,6 @@ def refresh_feed(
     store: Store,
     name: str,
     *,
-    now: datetime,
     force: bool = False,
     timeout: float = DEADLINE_SECONDS,
     cancel: threading.Event | None = None,
@@ -245,13 +243,12 @@ def refresh_feed(
             cancel=cancel,
         )
         if fetched.data is None:
-            _record(store, feed, now, ok=True, next_due=now + every)
-            return RefreshResult(feed.name, True, not_modified=True, next_due_at=now + every)
+            due = _record(store, feed, ok=True, wait=every)
+            return RefreshResult(feed.name, True, not_modified=True, next_due_at=due)
         report = import_sources(
             store,
             [location],
             options,
-            now=now,
             force=force,
             names=[f"feed:{feed.name}"],
             data=[fetched.data],
@@ -266,18 +263,17 @@ def refresh_feed(
             log.warning("feed %s: unexpected failure", feed.name, exc_info=True)
         failures = feed.failures + 1
         retry = min(FIRST_RETRY * 2 ** min(failures - 1, 20), every)
-        _record(store, feed, now, ok=False, next_due=now + retry, error=error, failures=failures)
-        return RefreshResult(feed.name, False, error=error, next_due_at=now + retry)
-    _record(
+        due = _record(store, feed, ok=False, wait=retry, error=error, failures=failures)
+        return RefreshResult(feed.name, False, error=error, next_due_at=due)
+    due = _record(
         store,
         feed,
-        now,
         ok=True,
-        next_due=now + every,
+        wait=every,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
     )
-    return RefreshResult(feed.name, True, report=report, next_due_at=now + every)
+    return RefreshResult(feed.name, True, report=report, next_due_at=due)
 
 
 def _describe(exc: BaseException) -> str:
@@ -290,39 +286,40 @@ def _describe(exc: BaseException) -> str:
 def _record(
     store: Store,
     feed: Any,
-    now: datetime,
     *,
     ok: bool,
-    next_due: datetime,
+    wait: timedelta,
     error: str | None = None,
     failures: int = 0,
     etag: str | None = None,
     last_modified: str | None = None,
-) -> None:
-    values: dict[str, Any] = {
-        "last_checked_at": now,
-        "next_due_at": next_due,
-        "failures": failures,
-        "last_error": error.replace("\x00", "\\x00") if error else None,
-    }
-    if ok:
-        values["last_ok_at"] = now
-        if etag or last_modified:
-            values.update(etag=etag, last_modified=last_modified)
-    with store.write() as conn:
+) -> datetime:
+    """Record a refresh at the write's instant; the feed is next due `wait` after it."""
+    with store.write() as (conn, now):
+        values: dict[str, Any] = {
+            "last_checked_at": now,
+            "next_due_at": now + wait,
+            "failures": failures,
+            "last_error": error.replace("\x00", "\\x00") if error else None,
+        }
+        if ok:
+            values["last_ok_at"] = now
+            if etag or last_modified:
+                values.update(etag=etag, last_modified=last_modified)
         conn.execute(sa.update(feed_t).where(F.id == feed.id).values(**values))
+    return now + wait
 
 
 def refresh_due(
     store: Store,
     *,
-    now: datetime,
     timeout: float = DEADLINE_SECONDS,
     cancel: threading.Event | None = None,
 ) -> list[RefreshResult]:
     """Refresh every feed whose time has come (the scheduler's job), each on its own: one
     feed's failure is recorded on it and the others are still refreshed. Stops early, with
     nothing recorded for the rest, once `cancel` is set."""
+    now = store.clock()
     with store.read() as conn:
         due = (
             conn.execute(
@@ -338,7 +335,7 @@ def refresh_due(
         if cancel is not None and cancel.is_set():
             break
         try:
-            results.append(refresh_feed(store, name, now=now, timeout=timeout, cancel=cancel))
+            results.append(refresh_feed(store, name, timeout=timeout, cancel=cancel))
         except FetchCancelled:
             break
         except Exception as exc:  # e.g. the store itself failed: one feed must not stop the rest
@@ -347,12 +344,12 @@ def refresh_due(
     return results
 
 
-def remove_feed(store: Store, name: str, *, withdraw: bool, now: datetime) -> int:
+def remove_feed(store: Store, name: str, *, withdraw: bool) -> int:
     """Stop refreshing a feed. Its polls stay (conservative) unless `withdraw`; returns how
     many were withdrawn."""
     feed = _feed(store, name)
     withdrawn = 0
-    with store.write() as conn:
+    with store.write() as (conn, now):
         conn.execute(sa.delete(feed_t).where(F.id == feed.id))
         if withdraw:
             withdrawn = conn.execute(

@@ -80,14 +80,13 @@ def exempt(
     end: datetime,
     reason: str,
     granted_by: str,
-    now: datetime,
 ) -> ExemptionResult:
     """Record a time-limited exception (civic mayor's non-political content, an emergency)."""
     if end <= start:
         raise InputError(f"--to {end.isoformat()} is not after --from {start.isoformat()}")
     if not reason.strip() or not granted_by.strip():
         raise InputError("an exemption needs a --reason and who granted it (--granted-by)")
-    with store.write() as conn:
+    with store.write() as (conn, now):
         pid = _require_councillor(conn, ref)
         new_id = conn.execute(
             sa.insert(exemption_t).values(

@@ -172,7 +172,6 @@ def import_sources(
     locations: list[str],
     options: ImportOptions,
     *,
-    now: datetime,
     dry_run: bool = False,
     force: bool = False,
     names: list[str] | None = None,
@@ -190,8 +189,10 @@ def import_sources(
     and no notice is refused with the reason (NothingImported) instead of recording
     nothing; a source that shrank because events went unclassified says so. `progress`
     is told (steps done, steps in all) as each source is read and when the write is done.
+    The import window (--since/--until defaults) is read from the clock as it starts;
+    the writes are decided at and stamped with the instant read once the lock is held.
     """
-    today = now.date()
+    today = store.clock().date()
     since = options.since or today - timedelta(days=365)
     until = options.until or today + timedelta(days=3652)
     if until < since:
@@ -254,7 +255,7 @@ def import_sources(
     ):
         raise NothingImported(_why_nothing(report, options))
     try:
-        with store.write() as conn:
+        with store.write() as (conn, now):
             for read in reads:
                 try:
                     _apply(conn, read, report, now, force)

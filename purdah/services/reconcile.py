@@ -1,10 +1,16 @@
-"""reconcile(now): switch every councillor's two flags to what the windows say, and audit.
+"""reconcile: switch every councillor's two flags to what the windows say now, and audit.
 
 Set-based and idempotent: it loads the councillors and the relevant windows and
 exemptions with a few Core selects, decides in memory, updates only the rows that
-differ, and writes one audit row per change. A unique constraint on the audit row
-(councillor, flag, at, new) and conditional updates make a repeated or concurrent run
-harmless; on PostgreSQL a transaction-level advisory lock lets one node do the work.
+differ, and writes one audit row per change. It runs inside a write transaction, so it
+holds the write lock (SQLite BEGIN IMMEDIATE, PostgreSQL the advisory lock) and decides
+at the instant read once the lock was held. The audit is written only for changes the
+store really made: every flag update is conditional on the flags read, and the
+last-reconcile mark is compare-and-set, so a write that raced another (which the lock
+rules out) is rolled back loudly instead of losing or doubling an audit row.
+
+`reconcile --at WHEN` is a dry run: what a reconcile at WHEN would switch, written
+nowhere.
 
 After downtime it catches up: every window or exemption boundary since the last run
 is replayed in order, so the history shows each missed switch at the instant it was
@@ -22,16 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.decide import Decider, Grant, Span
-from purdah.models import councillor_t, exemption_t, flag_change_t, meta_t, window_t
+from purdah.errors import ConcurrentWrite, StoreBusy
+from purdah.models import councillor_t, exemption_t, meta_t, window_t
 from purdah.services.windows import span_of, spans_query
-from purdah.store import LAST_RECONCILE_KEY, Store, db_instant
+from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, db_instant
 
 P = councillor_t.c
 X = exemption_t.c
 W = window_t.c
 LAST_RUN = LAST_RECONCILE_KEY
 _FLAGS = ("may_post", "may_promote")  # the order of Decider.pair
-_LOCK_KEY = 0x70757264  # "purd"
 
 
 class Change(NamedTuple):
@@ -48,7 +54,8 @@ class ReconcileResult:
     at: datetime
     changes: list[Change] = field(default_factory=list)
     replayed: int = 0  # boundaries since the last run that were caught up
-    skipped: bool = False  # another node held the lock (PostgreSQL)
+    skipped: bool = False  # the write lock was busy for the whole bounded wait: nothing done
+    dry_run: bool = False  # decided at a chosen instant, nothing written
     refs: dict[int, str] = field(default_factory=dict)  # councillor id -> COUNCIL/SLUG
 
 
@@ -61,19 +68,40 @@ def grant_of(row: Any) -> Grant:
     return Grant(row.id, row.action, row.start, row.end, row.reason, row.granted_by)
 
 
-def reconcile(store: Store, now: datetime, actor: str = "reconcile") -> ReconcileResult:
-    with store.write() as conn:
-        return reconcile_in(conn, now, actor)
+def reconcile(
+    store: Store, actor: str = "reconcile", *, skip_if_busy: bool = False
+) -> ReconcileResult:
+    """Reconcile at the real instant read once the write lock is held. If the lock stays
+    busy for the store's whole bounded wait: StoreBusy, or with `skip_if_busy` (the
+    scheduler) a result marked skipped, at the clock's instant."""
+    try:
+        with store.write() as (conn, now):
+            return reconcile_in(conn, now, actor)
+    except StoreBusy:
+        if not skip_if_busy:
+            raise
+        return ReconcileResult(store.clock(), skipped=True)
 
 
-def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> ReconcileResult:
+def reconcile_dry_run(store: Store, at: datetime) -> ReconcileResult:
+    """What a reconcile at `at` would switch from the stored flags; writes nothing and
+    takes no lock (the answer may be stale the moment it is given)."""
+    with store.read() as conn:
+        return reconcile_in(conn, at, "dry run", dry_run=True)
+
+
+def reconcile_in(
+    conn: Connection, now: datetime, actor: str = "reconcile", *, dry_run: bool = False
+) -> ReconcileResult:
     """reconcile inside an open write transaction (so an import and its reconcile commit
-    together)."""
-    if conn.dialect.name == "postgresql":
-        got = conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(_LOCK_KEY))).scalar()
+    together); `now` must be the instant the transaction read once it held the lock."""
+    if conn.dialect.name == "postgresql" and not dry_run:
+        # Store.write took it already; re-entrant, so this only proves it is held.
+        got = conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(WRITE_LOCK_KEY))).scalar()
         if not got:
-            return ReconcileResult(now, skipped=True)
-    last = last_run(conn)
+            raise ConcurrentWrite("reconcile ran outside a write transaction holding the lock")
+    mark = conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == LAST_RUN)).scalar()
+    last = datetime.fromisoformat(mark) if mark else None
     since = last if last is not None and last < now else now
 
     state: dict[int, Any] = {}  # councillor id -> [row, may_post, may_promote] as we go
@@ -125,8 +153,9 @@ def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> R
         )
     load(_maybe_wrong(now))
     if not state:  # the common tick: nobody's flags can be wrong and nothing was missed
-        _set_last_run(conn, now)
-        return ReconcileResult(now)
+        if not dry_run:
+            _set_last_run(conn, mark, now)
+        return ReconcileResult(now, dry_run=dry_run)
 
     spans, grants = _spans_and_grants(conn, state, since, now)
     if instants:
@@ -150,10 +179,11 @@ def reconcile_in(conn: Connection, now: datetime, actor: str = "reconcile") -> R
     for entry in state.values():
         evaluate(entry, decider)
 
-    _write(conn, state, now, changes, actor)
-    _set_last_run(conn, now)
+    if not dry_run:
+        _write(conn, state, now, changes, actor)
+        _set_last_run(conn, mark, now)
     refs = _refs(conn, {c.councillor_id for c in changes})
-    return ReconcileResult(now, changes, len(instants), refs=refs)
+    return ReconcileResult(now, changes, len(instants), refs=refs, dry_run=dry_run)
 
 
 _FEW = 2000  # up to this many ids go in an IN list; more, and the whole table is read
@@ -216,53 +246,61 @@ def _write(
     conn: Connection, state: dict[int, Any], now: datetime, changes: list[Change], actor: str
 ) -> None:
     """Plain executemany for both writes: through SQLAlchemy's per-parameter processing
-    100,000 rows took seconds. Each flag update is conditional on the old flags, so a
-    concurrent run cannot switch twice; audit rows already written are skipped."""
+    100,000 rows took seconds. Every councillor with a change (net or not, as when a
+    catch-up switches off and on again) gets one update conditional on the flags read; the
+    audit rows are written only when every one of those updates matched, so each row
+    records a change the store really made. A mismatch means another writer changed flags
+    without the lock: ConcurrentWrite, and the transaction rolls back."""
+    if not changes:
+        return
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     convert = db_instant(conn.dialect.name)
     instants = {at: convert(at) for at in {c.at for c in changes} | {now}}  # a few distinct
     recorded = instants[now]
+    touched = {c.councillor_id for c in changes}
     updates = [
         (post, promote, recorded, row.id, row.may_post, row.may_promote)
         for row, post, promote in state.values()
-        if (row.may_post, row.may_promote) != (post, promote)
+        if row.id in touched
     ]
-    if updates:
-        conn.exec_driver_sql(
-            f"UPDATE councillor SET may_post = {marker}, may_promote = {marker}, "
-            f"flags_at = {marker} WHERE id = {marker} AND may_post = {marker} "
-            f"AND may_promote = {marker}",
-            updates,
-        )
-    if changes:
-        columns = "councillor_id, flag, old, new, at, recorded_at, cause, actor"
-        conn.exec_driver_sql(
-            f"INSERT INTO flag_change ({columns}) VALUES ({', '.join([marker] * 8)}) "
-            "ON CONFLICT DO NOTHING",
-            [
-                (c.councillor_id, c.flag, c.old, c.new, instants[c.at], recorded, c.cause, actor)
-                for c in changes
-            ],
-        )
-
-
-def _insert_ignoring_duplicates(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(flag_change_t).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(flag_change_t).on_conflict_do_nothing()
-
-
-def _set_last_run(conn: Connection, now: datetime) -> None:
-    value = now.isoformat()
-    updated = conn.execute(
-        sa.update(meta_t).where(meta_t.c.key == LAST_RUN).values(value=value)
+    matched = conn.exec_driver_sql(
+        f"UPDATE councillor SET may_post = {marker}, may_promote = {marker}, "
+        f"flags_at = {marker} WHERE id = {marker} AND may_post = {marker} "
+        f"AND may_promote = {marker}",
+        updates,
     ).rowcount
-    if not updated:
-        conn.execute(sa.insert(meta_t).values(key=LAST_RUN, value=value))
+    if matched != len(updates):
+        raise ConcurrentWrite(
+            f"{len(updates) - matched} of {len(updates)} councillors' flags changed under this "
+            "write: nothing recorded; retry"
+        )
+    columns = "councillor_id, flag, old, new, at, recorded_at, cause, actor"
+    conn.exec_driver_sql(
+        f"INSERT INTO flag_change ({columns}) VALUES ({', '.join([marker] * 8)})",
+        [
+            (c.councillor_id, c.flag, c.old, c.new, instants[c.at], recorded, c.cause, actor)
+            for c in changes
+        ],
+    )
+
+
+def _set_last_run(conn: Connection, mark: str | None, now: datetime) -> None:
+    """Compare-and-set: the mark must still be the one this run read (`mark`), or another
+    run went in between and this one's catch-up would double its audit rows."""
+    value = now.isoformat()
+    if mark is None:
+        exists = conn.execute(sa.select(meta_t.c.key).where(meta_t.c.key == LAST_RUN)).first()
+        if exists is None:
+            conn.execute(sa.insert(meta_t).values(key=LAST_RUN, value=value))
+            return
+        raise ConcurrentWrite("another reconcile set the reconcile mark under this write; retry")
+    updated = conn.execute(
+        sa.update(meta_t)
+        .where(meta_t.c.key == LAST_RUN, meta_t.c.value == mark)
+        .values(value=value)
+    ).rowcount
+    if updated != 1:
+        raise ConcurrentWrite("another reconcile moved the reconcile mark under this write; retry")
 
 
 def _refs(conn: Connection, ids: set[int]) -> dict[int, str]:

@@ -248,11 +248,10 @@ def add_council(
     end_policy: str = EndPolicy.CLOSE_OF_POLL.value,
     scope: str = "council",
     new_areas: bool = False,
-    now: datetime,
 ) -> CouncilRow:
     """Add a council; without `start_policy` it gets the store's default (purdah init)."""
     row = _council_row(slug, name, nation, kind, within, start_policy or "", end_policy, scope)
-    with store.write() as conn:
+    with store.write() as (conn, now):
         (row,) = _insert_councils(conn, [row], now, new_areas=new_areas)
     return row
 
@@ -297,12 +296,11 @@ def add_councillor(
     ward: str | None = None,
     agreed_may_post: bool = False,
     role: str = "member",
-    now: datetime,
 ) -> CouncillorRow:
     council, slug = split_ref(ref)
     slug = normalise_area(slug, "councillor slug")
     _check_role(role)
-    with store.write() as conn:
+    with store.write() as (conn, now):
         cid = council_id(conn, council)
         _insert_councillors(conn, cid, [(slug, name, ward, role, agreed_may_post)], now)
         reconcile_in(conn, now)
@@ -351,7 +349,7 @@ _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
 
-def import_councillors(store: Store, path: Path, council: str, *, now: datetime) -> ImportResult:
+def import_councillors(store: Store, path: Path, council: str) -> ImportResult:
     """Add every councillor in a CSV file, or none: any bad row rejects the whole file.
 
     Columns (header row, any order): name (required), slug (default: from the name),
@@ -382,7 +380,7 @@ def import_councillors(store: Store, path: Path, council: str, *, now: datetime)
     problems.raise_if_any()
     if not rows:
         raise InputError(f"{path}: no councillors in the file; nothing imported")
-    with store.write() as conn:
+    with store.write() as (conn, now):
         cid = council_id(conn, council)
         _insert_councillors(conn, cid, rows, now)
         reconcile_in(conn, now)
@@ -416,7 +414,7 @@ def list_councillors(store: Store, council: str | None = None) -> list[Councillo
         return [CouncillorRow(*row) for row in conn.execute(query)]
 
 
-def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
+def import_councils(store: Store, path: Path) -> list[str]:
     """Add every council in a CSV file, or none. Columns: slug, name, nation, kind, and
     optionally within (areas separated by ';'), start_policy, end_policy, scope."""
     records, problems = read_csv(path, required=("slug", "name", "nation", "kind"))
@@ -443,6 +441,6 @@ def import_councils(store: Store, path: Path, *, now: datetime) -> list[str]:
     problems.raise_if_any()
     if not rows:
         raise InputError(f"{path}: no councils in the file; nothing imported")
-    with store.write() as conn:
+    with store.write() as (conn, now):
         _insert_councils(conn, rows, now, where=where)
     return [r.slug for r in rows]

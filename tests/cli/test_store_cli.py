@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
 
 from purdah.cli import main
+from purdah.clock import LONDON
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def clock(monkeypatch):
+    """What the real clock says in these in-process CLI runs (the commands themselves take
+    no instant for a write)."""
+    fake = Clock(datetime(2026, 1, 5, 9, tzinfo=LONDON))
+    monkeypatch.setattr("purdah.store.real_clock", fake)
+    return fake
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch, clock):
     path = tmp_path / "purdah.db"
     monkeypatch.setenv("PURDAH_DB", str(path))
     # These tests pin the statutory windows; tests/cli/test_run_up_cli.py has the default.
@@ -144,31 +163,35 @@ def test_check_without_a_store_exits_2(tmp_path, monkeypatch):
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_status_json_flags_a_mismatch(db):
-    run("reconcile", "--at", "2026-03-01")  # the flags are right as of 1 March
-    data = json.loads(run("status", "--at", "2026-04-01", "--json").output)
+def test_status_json_flags_a_mismatch(db, clock):
+    clock.now = datetime(2026, 3, 1, tzinfo=LONDON)
+    run("reconcile")  # the flags are right as of 1 March
+    clock.now = datetime(2026, 4, 1, tzinfo=LONDON)
+    data = json.loads(run("status", "--json").output)
     [row] = data
     assert row["councillor"] == "selston/jane-doe"
     assert (row["may_post"], row["may_promote"]) == (False, False)
     assert row["stored"] == {"may_post": True, "may_promote": True}
     assert row["mismatch"] is True
-    run("reconcile", "--at", "2026-04-01")
-    [row] = json.loads(run("status", "--at", "2026-04-01", "--json").output)
+    run("reconcile")
+    [row] = json.loads(run("status", "--json").output)
     assert row["mismatch"] is False
 
 
-def test_no_fault_is_claimed_for_an_instant_the_stored_flags_do_not_speak_for(db):
-    run("reconcile", "--at", "2026-03-01")
+def test_no_fault_is_claimed_for_an_instant_the_stored_flags_do_not_speak_for(db, clock):
+    clock.now = datetime(2026, 3, 1, tzinfo=LONDON)
+    run("reconcile")
     [row] = json.loads(run("status", "--at", "2090-01-01", "--json").output)
     assert row["mismatch"] is None  # the future: the stored flags say nothing about it
     result = run("check", "selston/jane-doe", "--at", "2090-01-01", "--json")
     assert json.loads(result.output)["mismatch"] is None
 
 
-def test_reconcile_twice_changes_nothing_the_second_time(db):
-    first = json.loads(run("reconcile", "--at", "2026-04-01", "--json").output)
+def test_reconcile_twice_changes_nothing_the_second_time(db, clock):
+    clock.now = datetime(2026, 4, 1, tzinfo=LONDON)
+    first = json.loads(run("reconcile", "--json").output)
     assert len(first["changes"]) == 2
-    second = json.loads(run("reconcile", "--at", "2026-04-01", "--json").output)
+    second = json.loads(run("reconcile", "--json").output)
     assert second["changes"] == []
     history = json.loads(run("history", "--json").output)
     assert len(history) == 2

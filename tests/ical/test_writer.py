@@ -15,7 +15,7 @@ from purdah.clock import LONDON
 from purdah.ical.writer import london_vtimezone
 from purdah.services.elections import add_election, set_notice
 from purdah.services.export import council_feed, councillor_feed
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 JS = Path(__file__).parents[1] / "js"
 
@@ -48,7 +48,7 @@ def selston(sqlite_store):
         ("pcc.nottinghamshire.2028-05-04", None),
         ("parl.2029-08-15", None),
     ):
-        add_election(sqlite_store, election_id, nation=nation, now=SETUP)
+        add_election(set_clock(sqlite_store, SETUP), election_id, nation=nation)
     return sqlite_store
 
 
@@ -157,7 +157,7 @@ def test_sequence_and_last_modified_change_only_for_the_changed_period(selston):
 
     before = by_summary(council_feed(selston, "selston").body)
     later = SETUP + timedelta(days=3)
-    set_notice(selston, "pcc.nottinghamshire.2028-05-04", date(2028, 3, 20), now=later)
+    set_notice(set_clock(selston, later), "pcc.nottinghamshire.2028-05-04", date(2028, 3, 20))
     after = by_summary(council_feed(selston, "selston").body)
     pcc = "Pre-election period: Nottinghamshire Police and Crime Commissioner election, 4 May 2028"
     assert after[pcc][0] > before[pcc][0] and after[pcc][1] == later.astimezone(UTC)
@@ -168,7 +168,9 @@ def test_sequence_and_last_modified_change_only_for_the_changed_period(selston):
 
 def test_councillor_feed_follows_ward_scope(sqlite_store):
     nottinghamshire(sqlite_store, parish_scope="ward")
-    add_election(sqlite_store, "local.selston.underwood.by.2026-06-18", nation="ENG", now=SETUP)
+    add_election(
+        set_clock(sqlite_store, SETUP), "local.selston.underwood.by.2026-06-18", nation="ENG"
+    )
     jane = councillor_feed(sqlite_store, "selston/jane-doe").body  # ward Underwood
     sam = councillor_feed(sqlite_store, "selston/sam-roe").body  # ward Selston
     assert b"BEGIN:VEVENT" in jane and b"BEGIN:VEVENT" not in sam
@@ -200,7 +202,7 @@ def test_feeds_on_both_stores(store):
         ("pcc.nottinghamshire.2028-05-04", None),
         ("parl.2029-08-15", None),
     ):
-        add_election(store, election_id, nation=nation, now=SETUP)
+        add_election(set_clock(store, SETUP), election_id, nation=nation)
     check(events_icalendar(council_feed(store, "selston").body))
     check(
         events_icalendar(councillor_feed(store, "selston/jane-doe").body),

@@ -23,7 +23,7 @@ from purdah.services.feeds import (
     remove_feed,
 )
 from purdah.services.importer import ImportOptions
-from tests.services.helpers import nottinghamshire
+from tests.services.helpers import nottinghamshire, set_clock
 
 NOW = datetime(2026, 11, 21, 9, tzinfo=LONDON)
 
@@ -90,11 +90,10 @@ def server():
 
 def add(store, server, **kwargs):
     return add_feed(
-        store,
+        set_clock(store, NOW),
         server.url,
         name="parish",
         options=ImportOptions(council="selston"),
-        now=NOW,
         **kwargs,
     )
 
@@ -114,7 +113,7 @@ def test_conditional_get_sends_the_etag_and_handles_304(store, server):
     nottinghamshire(store)
     add(store, server)
     later = NOW + timedelta(hours=7)
-    result = refresh_feed(store, "parish", now=later)
+    result = refresh_feed(set_clock(store, later), "parish")
     assert result.ok and result.not_modified
     assert server.requests[-1].get("If-None-Match", "").startswith('"')
 
@@ -123,17 +122,17 @@ def test_server_error_keeps_the_last_good_data_and_backs_off(store, server):
     nottinghamshire(store)
     add(store, server)
     server.status = 500
-    first = refresh_feed(store, "parish", now=NOW + timedelta(hours=7))
+    first = refresh_feed(set_clock(store, NOW + timedelta(hours=7)), "parish")
     assert not first.ok and "answered 500" in first.error
     assert first.next_due_at == NOW + timedelta(hours=7) + FIRST_RETRY
-    second = refresh_feed(store, "parish", now=NOW + timedelta(hours=8))
+    second = refresh_feed(set_clock(store, NOW + timedelta(hours=8)), "parish")
     assert second.next_due_at == NOW + timedelta(hours=8) + 2 * FIRST_RETRY
     [feed] = list_feeds(store)
     assert feed.failures == 2 and "answered 500" in feed.last_error
     assert [e.status for e in list_elections(store)] == ["scheduled"]
     server.status = 200
     server.body = ics("20270506", "20280504")
-    third = refresh_feed(store, "parish", now=NOW + timedelta(hours=9))
+    third = refresh_feed(set_clock(store, NOW + timedelta(hours=9)), "parish")
     assert third.ok and list_feeds(store)[0].failures == 0
     assert len(list_elections(store)) == 2
 
@@ -142,7 +141,7 @@ def test_truncated_body_is_a_failed_fetch(store, server):
     nottinghamshire(store)
     add(store, server)
     server.body = ics("20270506", "20280504")[:-40]
-    result = refresh_feed(store, "parish", now=NOW + timedelta(hours=7))
+    result = refresh_feed(set_clock(store, NOW + timedelta(hours=7)), "parish")
     assert not result.ok and "truncated" in result.error
     assert len(list_elections(store)) == 1
 
@@ -151,9 +150,9 @@ def test_refresh_due_only_fetches_due_feeds(store, server):
     nottinghamshire(store)
     add(store, server, every=timedelta(hours=6))
     before = len(server.requests)
-    assert refresh_due(store, now=NOW + timedelta(hours=1)) == []
+    assert refresh_due(set_clock(store, NOW + timedelta(hours=1))) == []
     assert len(server.requests) == before
-    [result] = refresh_due(store, now=NOW + timedelta(hours=6))
+    [result] = refresh_due(set_clock(store, NOW + timedelta(hours=6)))
     assert result.name == "parish"
 
 
@@ -162,17 +161,17 @@ def test_file_feed_and_remove(store, tmp_path):
     path = tmp_path / "parish.ics"
     path.write_bytes(ics("20270506"))
     result = add_feed(
-        store, str(path), name=None, options=ImportOptions(council="selston"), now=NOW
+        set_clock(store, NOW), str(path), name=None, options=ImportOptions(council="selston")
     )
     assert result.name == "parish" and result.ok
-    assert remove_feed(store, "parish", withdraw=False, now=NOW) == 0
+    assert remove_feed(set_clock(store, NOW), "parish", withdraw=False) == 0
     assert list_feeds(store) == [] and list_elections(store)[0].status == "scheduled"
 
 
 def test_remove_with_withdraw_releases_its_polls(store, server):
     nottinghamshire(store)
     add(store, server)
-    assert remove_feed(store, "parish", withdraw=True, now=NOW) == 1
+    assert remove_feed(set_clock(store, NOW), "parish", withdraw=True) == 1
     assert list_elections(store)[0].status == "withdrawn"
 
 

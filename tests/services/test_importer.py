@@ -13,7 +13,7 @@ from purdah.ical.reader import FeedRejected
 from purdah.services.elections import list_elections
 from purdah.services.importer import ImportOptions, import_sources
 from purdah.services.windows import list_windows
-from tests.services.helpers import nottinghamshire
+from tests.services.helpers import nottinghamshire, set_clock
 
 DATA = Path(__file__).parents[1] / "data"
 NOW = datetime(2026, 11, 21, 9, tzinfo=LONDON)
@@ -21,7 +21,7 @@ SELSTON = ImportOptions(council="selston")
 
 
 def run(store, *paths, options=SELSTON, **kwargs):
-    return import_sources(store, [str(p) for p in paths], options, now=NOW, **kwargs)
+    return import_sources(set_clock(store, NOW), [str(p) for p in paths], options, **kwargs)
 
 
 def calendar(tmp_path, name, events: list[tuple[str, str, str]]) -> Path:
