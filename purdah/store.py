@@ -102,11 +102,11 @@ class Store:
         url: str,
         *,
         clock: Callable[[], datetime] | None = None,
-        lock_wait: float = LOCK_WAIT,
+        lock_wait: float | None = None,
     ) -> None:
         self.url = url
         self.clock: Callable[[], datetime] = clock or _clock
-        self.lock_wait = lock_wait
+        self.lock_wait = LOCK_WAIT if lock_wait is None else lock_wait
         self._local = threading.local()
 
     @property
@@ -238,7 +238,7 @@ def open_store(
     *,
     create: bool = False,
     clock: Callable[[], datetime] | None = None,
-    lock_wait: float = LOCK_WAIT,
+    lock_wait: float | None = None,
 ) -> Store:
     """Open the store named by `db` (or $PURDAH_DB, or the default file).
 
