@@ -130,6 +130,10 @@ class ChangeWatch:
         self._last = None
 
 
+def _now() -> datetime:
+    return datetime.now(LONDON)
+
+
 class Runner:
     """Owns the store and the scheduler; `tick` is one reconcile plus re-planning."""
 

@@ -150,7 +150,7 @@ class Store:
                     wait_ms = max(1, int(self.lock_wait * 1000))
                     conn.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
-                    conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
             except sa.exc.OperationalError as exc:
                 if not _is_busy(exc):
                     raise

@@ -33,7 +33,7 @@ class Clock:
 def runner_at(store, clock):
     """A Runner whose store (and so every write) and planning both read `clock`."""
     store.clock = clock
-    return Runner(store)
+    return Runner(store, clock=clock)
 
 
 def test_tick_plans_the_exact_next_boundary_and_switches_there(sqlite_store):
