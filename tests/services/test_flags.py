@@ -308,6 +308,7 @@ def test_every_write_reads_the_clock_once_it_holds_the_lock(store):
         elections.cancel_election,
         elections.move_election,
         elections.set_notice,
+        elections.set_referendum,
         elections.add_non_working_day,
         register.add_council,
         register.add_councillor,
