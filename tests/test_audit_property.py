@@ -4,9 +4,10 @@ the very same instant), the audit log is exact. Checked against a small model of
 reconcile written here from the rules, not from purdah's code:
 
 - each write's audit rows are exactly the model's: for every councillor, from the stored
-  flags before the write, one switch at each boundary of its council's windows and its
-  own exemptions between the last reconcile and now where the decision changes, then
-  one at now; each stamped with the write's instant;
+  flags before the write, one switch at each boundary between the last reconcile and now
+  of its council's windows and its own exemptions that were known at the last reconcile
+  (decided with those alone) where the decision changes, then one at now (decided with
+  everything); each stamped with the write's instant;
 - the stored flags after each write are the model's decision at the write's instant;
 - a write that fails, and a dry run, change nothing;
 - at the end, the history replays to the stored flags and recorded_at never goes back.
@@ -137,9 +138,14 @@ def _model(conn, before: dict, since: datetime, now: datetime) -> tuple[Counter,
     expected: Counter = Counter()
     flags = {}
     for p in conn.execute(sa.select(councillor_t)):
-        own_windows, own_grants = windows.get(p.council_id, []), grants.get(p.id, [])
+        every = (windows.get(p.council_id, []), grants.get(p.id, []))
+        known = (  # what the store knew at the last reconcile
+            [w for w in every[0] if w.changed_at is None or w.changed_at <= since],
+            [g for g in every[1] if g.created_at <= since],
+        )
 
-        def decide(t, p=p, own_windows=own_windows, own_grants=own_grants):
+        def decide(t, spans, p=p):
+            own_windows, own_grants = spans
             restricted = any(
                 w.start <= t < w.end and (w.ward is None or w.ward == ward_slug(p.ward))
                 for w in own_windows
@@ -154,12 +160,12 @@ def _model(conn, before: dict, since: datetime, now: datetime) -> tuple[Counter,
         state = before[p.id]
         edges = {
             x
-            for span in (*own_windows, *own_grants)
+            for span in (*known[0], *known[1])
             for x in (span.start, span.end)
             if since < x < now and x >= p.created_at
         }
         for t in [*sorted(edges), now]:
-            decided = decide(t)
+            decided = decide(t, known if t < now else every)
             for flag, old, new in zip(("may_post", "may_promote"), state, decided, strict=True):
                 if old != new:
                     expected[(p.id, flag, old, new, t)] += 1

@@ -135,9 +135,9 @@ def test_a_stale_import_cannot_switch_a_flag_back(store, tmp_path):
         for h in history(store, "selston/jane-doe")
         if h.flag == "may_post"
     ]
-    start = datetime(2026, 3, 30, tzinfo=LONDON)
+    added = T - timedelta(hours=1)  # the window is recorded (after its start: not backdated)
     assert post == [
-        (True, False, start, T - timedelta(hours=1), "reconcile"),  # the window's start
+        (True, False, added, added, "reconcile"),  # the window
         (False, True, T - timedelta(hours=1), T - timedelta(hours=1), "reconcile"),  # exempt
         (True, False, T, T + SECOND / 2, "scheduler (boundary)"),  # its end; no switch back
     ]

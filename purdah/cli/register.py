@@ -367,7 +367,7 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
     from purdah.serialize import reconcile_json
     from purdah.services.register import set_start_policy
 
-    result = set_start_policy(open_db(db), slug, start_policy, now=resolve_at(None))
+    result = set_start_policy(open_db(db), slug, start_policy)
     if as_json:
         echo_json(
             {

@@ -14,7 +14,9 @@ nowhere.
 
 After downtime it catches up: every window or exemption boundary since the last run
 is replayed in order, so the history shows each missed switch at the instant it was
-due (`at`) and when it was written (`recorded_at`).
+due (`at`) and when it was written (`recorded_at`). Only what the store knew at the last
+run is replayed: a window that changed, or an exemption recorded, since then (by the very
+write that reconciles) switches flags at now, never at an instant before it was known.
 """
 
 from __future__ import annotations
@@ -131,13 +133,13 @@ def reconcile_in(
     missed_grants: dict[datetime, set[int]] = defaultdict(set)  # instant -> councillor ids
     if since < now:
         for owner, start, end in conn.execute(
-            _boundaries(W.council_id, W.start, W.end, since, now)
+            _boundaries(W.council_id, W.start, W.end, W.changed_at, since, now)
         ):
             for instant in (start, end):
                 if since < instant < now:
                     missed[instant].add(owner)
         for owner, start, end in conn.execute(
-            _boundaries(X.councillor_id, X.start, X.end, since, now)
+            _boundaries(X.councillor_id, X.start, X.end, X.created_at, since, now)
         ):
             for instant in (start, end):
                 if since < instant < now:
@@ -157,13 +159,13 @@ def reconcile_in(
             _set_last_run(conn, mark, now)
         return ReconcileResult(now, dry_run=dry_run)
 
-    spans, grants = _spans_and_grants(conn, state, since, now)
+    spans, grants, known_spans, known_grants = _spans_and_grants(conn, state, since, now)
     if instants:
         by_council: dict[int, list[Any]] = defaultdict(list)
         for entry in state.values():
             by_council[entry[0].council_id].append(entry)
         for instant in instants:
-            decider = Decider(instant, spans, grants)
+            decider = Decider(instant, known_spans, known_grants)  # as known at the last run
             due = {
                 entry[0].id: entry
                 for council_id in missed.get(instant, ())
@@ -189,31 +191,48 @@ def reconcile_in(
 _FEW = 2000  # up to this many ids go in an IN list; more, and the whole table is read
 
 
-def _boundaries(owner: Any, start: Any, end: Any, since: datetime, now: datetime) -> Any:
-    """Rows with a start or an end in (since, now)."""
+def _boundaries(
+    owner: Any, start: Any, end: Any, known: Any, since: datetime, now: datetime
+) -> Any:
+    """Rows known at `since` (`known` not after it) with a start or an end in (since, now)."""
     return sa.select(owner, start, end).where(
-        sa.or_(sa.and_(start > since, start < now), sa.and_(end > since, end < now))
+        sa.or_(known.is_(None), known <= since),
+        sa.or_(sa.and_(start > since, start < now), sa.and_(end > since, end < now)),
     )
+
+
+_Spans = dict[int, list[Span]]
+_Grants = dict[int, list[Grant]]
 
 
 def _spans_and_grants(
     conn: Connection, state: dict[int, Any], since: datetime, now: datetime
-) -> tuple[dict[int, list[Span]], dict[int, list[Grant]]]:
-    """The windows and exemptions of (since, now] for the councillors being evaluated."""
+) -> tuple[_Spans, _Grants, _Spans, _Grants]:
+    """The windows and exemptions of (since, now] for the councillors being evaluated:
+    all of them (for the decision at now), and those already known at `since` (for the
+    catch-up; a window's `changed_at` or an exemption's `created_at` not after it)."""
     councils = {entry[0].council_id for entry in state.values()}
-    spans_q = spans_query().where(W.end > since, W.start <= now)
+    spans_q = spans_query().add_columns(W.changed_at).where(W.end > since, W.start <= now)
     if len(councils) <= _FEW:
         spans_q = spans_q.where(W.council_id.in_(councils))
-    spans: dict[int, list[Span]] = defaultdict(list)
+    spans: _Spans = defaultdict(list)
+    known_spans: _Spans = defaultdict(list)
     for row in conn.execute(spans_q):
-        spans[row.council_id].append(span_of(row))
+        span = span_of(row)
+        spans[row.council_id].append(span)
+        if row.changed_at is None or row.changed_at <= since:
+            known_spans[row.council_id].append(span)
     grants_q = sa.select(exemption_t).where(X.end > since, X.start <= now)
     if len(state) <= _FEW:
         grants_q = grants_q.where(X.councillor_id.in_(list(state)))
-    grants: dict[int, list[Grant]] = defaultdict(list)
+    grants: _Grants = defaultdict(list)
+    known_grants: _Grants = defaultdict(list)
     for row in conn.execute(grants_q):
-        grants[row.councillor_id].append(grant_of(row))
-    return spans, grants
+        grant = grant_of(row)
+        grants[row.councillor_id].append(grant)
+        if row.created_at <= since:
+            known_grants[row.councillor_id].append(grant)
+    return spans, grants, known_spans, known_grants
 
 
 # Councillors in office: one who left (left_at) keeps the flags and history they had.

@@ -143,7 +143,7 @@ def set_default_start_policy(store: Store, policy: str | None) -> DefaultPolicy:
         with store.read() as conn:
             return DefaultPolicy(default_start_policy(conn), False)
     chosen = parse_start_policy(policy)
-    with store.write() as conn:
+    with store.write() as (conn, _now):
         current = default_start_policy(conn)
         if chosen is current:
             return DefaultPolicy(current, False)
@@ -166,11 +166,12 @@ class PolicyChange:
     reconcile: ReconcileResult
 
 
-def set_start_policy(store: Store, slug: str, policy: str, *, now: datetime) -> PolicyChange:
+def set_start_policy(store: Store, slug: str, policy: str) -> PolicyChange:
     """Change one council's start policy: its windows are recomputed and its flags
-    reconciled at once (a flag that switches is audited at `now`, never backdated)."""
+    reconciled at once (a flag that switches is audited at the write's instant, never
+    backdated)."""
     chosen = parse_start_policy(policy)
-    with store.write() as conn:
+    with store.write() as (conn, now):
         cid = council_id(conn, slug)
         old = conn.execute(sa.select(C.start_policy).where(C.id == cid)).scalar_one()
         conn.execute(sa.update(council_t).where(C.id == cid).values(start_policy=chosen.value))

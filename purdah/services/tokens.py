@@ -17,9 +17,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -60,10 +59,6 @@ class NewToken:
     secret: str  # shown once; never stored
 
 
-def _clock() -> datetime:
-    return datetime.now(UTC)
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -82,14 +77,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def add_token(
-    store: Store, name: str, scope: Scope = Scope.READ, clock: Callable[[], datetime] = _clock
-) -> NewToken:
+def add_token(store: Store, name: str, scope: Scope = Scope.READ) -> NewToken:
     """A new token named `name`; the only time its value is seen."""
     check_name(name)
     secret = PREFIX + secrets.token_urlsafe(32)
-    with store.write() as conn:
-        now = clock()  # read once the write lock is held
+    with store.write() as (conn, now):  # the instant read once the write lock is held
         if conn.execute(sa.select(T.id).where(T.name == name)).first():
             raise InputError(
                 f"there is already a token named {name!r}: choose another name, or "
@@ -114,7 +106,7 @@ def list_tokens(store: Store) -> list[TokenRow]:
 
 def revoke_token(store: Store, name: str) -> TokenRow:
     """Delete the token: the next request that presents it is refused."""
-    with store.write() as conn:
+    with store.write() as (conn, _now):
         row = conn.execute(
             sa.select(T.id, T.name, T.scope, T.created_at, T.last_used_at).where(T.name == name)
         ).first()
@@ -139,11 +131,10 @@ def authenticate(store: Store, presented: str) -> TokenRow | None:
     )
 
 
-def touch_token(store: Store, token_id: int, clock: Callable[[], datetime] = _clock) -> bool:
+def touch_token(store: Store, token_id: int) -> bool:
     """Record that a token was used now, unless it was within TOUCH_EVERY already.
     Returns whether a row changed."""
-    with store.write() as conn:
-        now = clock()
+    with store.write() as (conn, now):
         result = conn.execute(
             sa.update(api_token_t)
             .where(T.id == token_id)

@@ -17,12 +17,13 @@ from purdah.services.tokens import (
     scrub,
     touch_token,
 )
+from tests.services.helpers import set_clock
 
 T0 = datetime(2027, 1, 1, 9, tzinfo=UTC)
 
 
 def test_a_token_is_found_by_its_value_until_revoked(store):
-    new = add_token(store, "cms", Scope.CHECK, clock=lambda: T0)
+    new = add_token(set_clock(store, T0), "cms", Scope.CHECK)
     found = authenticate(store, new.secret)
     assert found is not None and (found.name, found.scope) == ("cms", Scope.CHECK)
     assert authenticate(store, new.secret + "x") is None
@@ -35,10 +36,10 @@ def test_a_token_is_found_by_its_value_until_revoked(store):
 
 
 def test_last_used_moves_at_most_once_a_minute(store):
-    new = add_token(store, "clerk", clock=lambda: T0)
-    assert touch_token(store, new.row.id, clock=lambda: T0 + timedelta(seconds=5))
-    assert not touch_token(store, new.row.id, clock=lambda: T0 + timedelta(seconds=50))
-    assert touch_token(store, new.row.id, clock=lambda: T0 + timedelta(seconds=66))
+    new = add_token(set_clock(store, T0), "clerk")
+    assert touch_token(set_clock(store, T0 + timedelta(seconds=5)), new.row.id)
+    assert not touch_token(set_clock(store, T0 + timedelta(seconds=50)), new.row.id)
+    assert touch_token(set_clock(store, T0 + timedelta(seconds=66)), new.row.id)
     (row,) = list_tokens(store)
     assert row.last_used_at == T0 + timedelta(seconds=66)
     assert row.created_at == T0

@@ -13,7 +13,7 @@ from purdah.services.reconcile import reconcile
 from purdah.services.tokens import Scope, add_token
 from purdah.web.app import create_app
 from purdah.web.settings import WebSettings
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 NOW = datetime(2027, 4, 1, 12, tzinfo=LONDON)
 
@@ -21,9 +21,9 @@ NOW = datetime(2027, 4, 1, 12, tzinfo=LONDON)
 @pytest.fixture
 def register(sqlite_store):
     nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
-    add_election(sqlite_store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
-    reconcile(sqlite_store, NOW)
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2027-05-06", nation="ENG")
+    add_election(set_clock(sqlite_store, SETUP), "pcc.nottinghamshire.2028-05-04")
+    reconcile(set_clock(sqlite_store, NOW))
     return sqlite_store
 
 

@@ -180,9 +180,9 @@ def test_a_crafted_host_header_is_escaped_on_the_page(client):
 
 def test_names_from_the_store_are_escaped_on_the_page(client, register):
     from purdah.services.register import add_councillor
-    from tests.services.helpers import SETUP
+    from tests.services.helpers import SETUP, set_clock
 
-    add_councillor(register, "selston/evil", name="<i>Eve</i> & 'Co'", now=SETUP)
+    add_councillor(set_clock(register, SETUP), "selston/evil", name="<i>Eve</i> & 'Co'")
     page = client.get("/").text
     assert "<i>Eve" not in page and "&lt;i&gt;Eve&lt;/i&gt; &amp; &#39;Co&#39;" in page
 

@@ -10,12 +10,12 @@ from purdah.clock import LONDON
 from purdah.services.elections import add_election
 from purdah.services.tokens import Scope, add_token
 from purdah.web.app import create_app
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 
 def test_api_check_warns_in_the_run_up(sqlite_store):
     nottinghamshire(sqlite_store)  # notice-or-statutory: does not restrict in the run-up
-    add_election(sqlite_store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2027-05-06", nation="ENG")
     now = datetime(2027, 3, 20, 12, tzinfo=LONDON)
     secret = add_token(sqlite_store, "comms", Scope.CHECK).secret
     client = TestClient(

@@ -27,7 +27,7 @@ from purdah.store import Store, migrate, open_store
 from purdah.web.app import create_app
 from purdah.web.guard import is_public
 from purdah.web.settings import WebSettings
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 NOW = datetime(2027, 4, 20, 12, tzinfo=LONDON)
 SECRET_REASON = "PRIVATE-REASON-civic-duty-7f3a"
@@ -50,16 +50,15 @@ def served(tmp_path_factory):
     store = open_store(str(path), create=True)
     migrate(store)
     nottinghamshire(store)
-    add_election(store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.selston.2027-05-06", nation="ENG")
     exempt(
-        store,
+        set_clock(store, SETUP),
         "selston/mayor",
         action=Action.PROMOTE,
         start=datetime(2027, 4, 1, tzinfo=LONDON),
         end=datetime(2027, 4, 30, tzinfo=LONDON),
         reason=SECRET_REASON,
         granted_by=SECRET_GRANTOR,
-        now=SETUP,
     )
     runner = Runner(store, clock=lambda: NOW)  # kept by a scheduler: /healthz is 200
     runner.tick("start-up")
