@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from purdah.cli.options import db_option, json_option, open_db, resolve_at
+from purdah.cli.options import db_option, json_option, open_db
 from purdah.cli.render import echo_json
 
 
@@ -39,7 +39,7 @@ def areas_import(file: Path, db: str | None) -> None:
     columns, any year) over the shipped one, all or nothing; it replaces any earlier one."""
     from purdah.services.areas import import_parish_lookup
 
-    result = import_parish_lookup(open_db(db), file, now=resolve_at(None))
+    result = import_parish_lookup(open_db(db), file)
     click.echo(
         f"imported {result.rows} parishes from {result.vintage}: {result.new} new, "
         f"{result.changed} changed since the shipped lookup"

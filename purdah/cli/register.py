@@ -147,7 +147,6 @@ def council_add(
             gss=gss,
             slug=slug_option or slug,
             name=name,
-            now=resolve_at(None),
             **policies,
         )
         row = added.council
@@ -326,7 +325,6 @@ def council_edit(
         start_policy=start_policy,
         end_policy=end_policy,
         scope=scope,
-        now=resolve_at(None),
     )
     within = ", ".join(m.slug for m in view.chain if m.kind != "nation")
     click.echo(f"council {view.slug}: {view.name} ({view.kind}, {view.nation}), within {within}")
@@ -345,7 +343,7 @@ def council_remove(slug: str, force: bool, db: str | None) -> None:
     """Remove council SLUG (refused while it has councillors, unless --force)."""
     from purdah.services.areas import remove_council
 
-    removed = remove_council(open_db(db), slug, force=force, now=resolve_at(None))
+    removed = remove_council(open_db(db), slug, force=force)
     if removed.kept_history:
         click.echo(
             f"removed council {removed.slug}; its "

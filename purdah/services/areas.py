@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -375,7 +374,6 @@ def edit_council(
     start_policy: str | None = None,
     end_policy: str | None = None,
     scope: str | None = None,
-    now: datetime,
 ) -> CouncilView:
     """Mend a council: rename it, change its slug, policies or scope, add or drop areas
     it lies within (each added area checked). Windows and flags follow at once."""
@@ -390,7 +388,7 @@ def edit_council(
         raise InputError(f"{end_policy!r} is not one of: {', '.join(p.value for p in EndPolicy)}")
     if scope is not None and scope not in SCOPES:
         raise InputError(f"scope {scope!r} is not council or ward")
-    with store.write() as conn:
+    with store.write() as (conn, now):
         cid = council_id(conn, slug)
         values: dict[str, str] = {}
         if name:
@@ -440,7 +438,7 @@ def edit_council(
     return show_council(store, final)
 
 
-def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Removed:
+def remove_council(store: Store, slug: str, *, force: bool) -> Removed:
     """Remove a council. Refused while it has councillors, unless `force`: then the
     councillors' flag history is kept (their rows are kept under a retired council and
     marked so that no window covers them)."""
@@ -448,7 +446,7 @@ def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Re
     from purdah.services.register import council_id
     from purdah.services.windows import recompute_windows
 
-    with store.write() as conn:
+    with store.write() as (conn, now):
         cid = council_id(conn, slug)
         count = conn.execute(
             sa.select(sa.func.count()).where(councillor_t.c.council_id == cid)
@@ -483,7 +481,7 @@ def remove_council(store: Store, slug: str, *, force: bool, now: datetime) -> Re
 _CODE = re.compile(r"^(PAR|LAD)(\d{2})CD$")
 
 
-def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishImport:
+def import_parish_lookup(store: Store, path: Path) -> ParishImport:
     """Load an ONS parish-to-district lookup (columns PARyyCD, PARyyNM, LADyyCD of any
     year yy) over the shipped one, all or nothing. Districts are checked against the
     register (successors of abolished ones are followed)."""
@@ -531,7 +529,7 @@ def import_parish_lookup(store: Store, path: Path, *, now: datetime) -> ParishIm
         if gss in base.by_gss
         and (base.by_gss[gss].name != name or base.by_gss[gss].district != district)
     )
-    with store.write() as conn:
+    with store.write() as (conn, now):
         conn.execute(sa.delete(parish_lookup_t))
         conn.execute(
             sa.insert(parish_lookup_t),
@@ -559,14 +557,13 @@ def add_from_register(
     start_policy: str | None = None,
     end_policy: str = "close-of-poll",
     scope: str = "council",
-    now: datetime,
 ) -> Added:
     """Register the council a GSS code (or a principal council's Democracy Club slug)
     names, with every area of its chain: district, county, combined authority, police
     area (the nation and the UK are implied)."""
     from purdah.services.register import _council_row, _insert_councils
 
-    with store.write() as conn:
+    with store.write() as (conn, now):
         plan = plan_from_register(conn, gss=gss, slug=slug, name=name)
         already = conn.execute(sa.select(C.slug).where(C.gss == plan.gss)).scalar()
         if already is not None:

@@ -16,6 +16,7 @@ from purdah.services.elections import list_elections
 from purdah.services.importer import ImportOptions, import_sources
 from purdah.services.windows import list_windows
 from purdah.timetable import compute_timetable
+from tests.services.helpers import set_clock
 
 DATA = Path(__file__).parents[1] / "data" / "everyelection"
 NOW = datetime(2026, 11, 21, 9, tzinfo=LONDON)
@@ -23,7 +24,7 @@ PLAIN = ImportOptions()
 
 
 def run(store, *names, options=PLAIN, **kwargs):
-    return import_sources(store, [str(DATA / n) for n in names], options, now=NOW, **kwargs)
+    return import_sources(set_clock(store, NOW), [str(DATA / n) for n in names], options, **kwargs)
 
 
 def windows(store, council):
@@ -31,7 +32,7 @@ def windows(store, council):
 
 
 def test_a_county_election_is_placed_by_its_organisation_and_stands_for_its_divisions(store):
-    add_from_register(store, gss="E04007786", now=NOW)  # Selston, in Nottinghamshire
+    add_from_register(set_clock(store, NOW), gss="E04007786")  # Selston, in Nottinghamshire
     report = run(store, "list_county_with_divisions.json")
     assert [(p.election_id, p.area, p.action) for p in report.elections] == [
         ("local.nottinghamshire.2029-05-03", "nottinghamshire", "new")
@@ -43,7 +44,7 @@ def test_a_county_election_is_placed_by_its_organisation_and_stands_for_its_divi
 
 def test_a_cancelled_and_replaced_ballot_is_one_poll_moved_gap_restricted(store):
     # The statutory start policy, so the window starts at the first poll's latest notice.
-    add_from_register(store, gss="E04007786", start_policy="notice-or-statutory", now=NOW)
+    add_from_register(set_clock(store, NOW), gss="E04007786", start_policy="notice-or-statutory")
     report = run(store, "list_moved_ballot_and_by_election.json")
     ids = {p.election_id: p for p in report.elections}
     moved = ids["local.ashfield.kirkby-cross.by.2027-03-04"]
@@ -82,7 +83,9 @@ def test_a_notice_deadline_disagreeing_with_purdah_is_a_warning_naming_both_date
 
 
 def test_a_mayor_who_is_police_commissioner_covers_the_police_area_through_the_mayoralty(store):
-    add_from_register(store, gss="E04000001", now=NOW)  # Blackrod, Bolton, Greater Manchester
+    add_from_register(
+        set_clock(store, NOW), gss="E04000001"
+    )  # Blackrod, Bolton, Greater Manchester
     report = run(store, "list_mayor_who_is_police_commissioner.json")
     assert [(p.election_id, p.area) for p in report.elections] == [
         ("mayor.greater-manchester-ca.2028-05-04", "greater-manchester-ca")
@@ -91,7 +94,7 @@ def test_a_mayor_who_is_police_commissioner_covers_the_police_area_through_the_m
 
 
 def test_real_postcode_responses_are_placed_and_their_cancellations_kept(store):
-    add_from_register(store, slug="lewisham", now=NOW)
+    add_from_register(set_clock(store, NOW), slug="lewisham")
     first = run(
         store,
         "postcode_AA14AA.json",
@@ -112,7 +115,7 @@ def test_real_postcode_responses_are_placed_and_their_cancellations_kept(store):
 
 
 def test_a_saved_page_with_a_next_page_is_read_and_nothing_is_withdrawn_for_absence(store):
-    add_from_register(store, slug="adur", now=NOW)
+    add_from_register(set_clock(store, NOW), slug="adur")
     report = run(store, "elections_list_page.json", options=ImportOptions(since=date(2015, 1, 1)))
     assert {p.election_id for p in report.elections} == {
         "local.adur.2016-05-05",
@@ -136,8 +139,8 @@ def test_pages_are_followed_from_an_api_url(store, monkeypatch):
         return Fetched((DATA / pages[location]).read_bytes())
 
     monkeypatch.setattr("purdah.services.importer.fetch", fake_fetch)
-    add_from_register(store, gss="E04007786", now=NOW)
-    report = import_sources(store, list(pages)[:1], PLAIN, now=NOW)
+    add_from_register(set_clock(store, NOW), gss="E04007786")
+    report = import_sources(set_clock(store, NOW), list(pages)[:1], PLAIN)
     assert asked == list(pages)
     assert {p.election_id for p in report.elections} == {
         "local.ashfield.2027-05-06",
@@ -146,7 +149,7 @@ def test_pages_are_followed_from_an_api_url(store, monkeypatch):
 
 
 def test_an_incremental_sync_withdraws_deleted_and_keeps_absent(store):
-    add_from_register(store, gss="E04007786", now=NOW)
+    add_from_register(set_clock(store, NOW), gss="E04007786")
     run(store, "paged_2.json", options=ImportOptions(), names=["feed:ee"])
     run(store, "paged_1.json", options=ImportOptions(), names=["feed:ee"], partial=True)
     assert {e.election_id: e.status for e in list_elections(store)} == {
@@ -169,7 +172,7 @@ def test_format_everyelection_refuses_json_that_is_not(store, tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text('{"hello": 1}')
     with pytest.raises(FeedRejected, match="not EveryElection elections"):
-        import_sources(store, [str(bad)], ImportOptions(format="everyelection"), now=NOW)
+        import_sources(set_clock(store, NOW), [str(bad)], ImportOptions(format="everyelection"))
     assert list_elections(store) == []
 
 
@@ -187,11 +190,11 @@ def test_feed_refresh_asks_only_for_what_changed_since_the_last_good_fetch(store
 
     monkeypatch.setattr("purdah.services.feeds.fetch", fake_fetch)
     monkeypatch.setattr("purdah.services.importer.fetch", fake_fetch)
-    add_from_register(store, gss="E04007786", now=NOW)
-    added = add_feed(store, url, name="ee", options=ImportOptions(), now=NOW)
+    add_from_register(set_clock(store, NOW), gss="E04007786")
+    added = add_feed(set_clock(store, NOW), url, name="ee", options=ImportOptions())
     assert added.ok and asked == [url]
     later = datetime(2026, 11, 22, 9, tzinfo=LONDON)
-    result = refresh_feed(store, "ee", now=later)
+    result = refresh_feed(set_clock(store, later), "ee")
     assert result.ok, result.error
     assert asked[1] == url + "&modified=2026-11-21T09%3A00%3A00%2B00%3A00"
     # Absent from the increment is not gone: the county poll stays.
