@@ -130,10 +130,6 @@ class ChangeWatch:
         self._last = None
 
 
-def _now() -> datetime:
-    return datetime.now(LONDON)
-
-
 class Runner:
     """Owns the store and the scheduler; `tick` is one reconcile plus re-planning."""
 
@@ -342,7 +338,8 @@ class Runner:
         from purdah.models import meta_t
 
         try:
-            with self.store.write() as (conn, now):
+            with self.store.write() as (conn, _now):
+                now = self.clock()  # this process's clock (read once the lock is held)
                 value = json.dumps(
                     {
                         "at": now.astimezone(UTC).isoformat(),

@@ -14,7 +14,7 @@ from purdah.scheduler import Runner
 from purdah.services.doctor import diagnose
 from purdah.services.elections import add_election
 from purdah.services.reconcile import reconcile
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock, use_clock
 
 START = datetime(2026, 3, 30, tzinfo=LONDON)  # local.selston.2026-05-07's window opens
 
@@ -30,13 +30,13 @@ class Clock:
 @pytest.fixture
 def selston(store):
     nottinghamshire(store)
-    add_election(store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.selston.2026-05-07", nation="ENG")
     return store
 
 
 def running(store, now):
     """What `purdah run` leaves in the store at `now`: a reconcile and a heartbeat."""
-    runner = Runner(store, clock=Clock(now))
+    runner = Runner(use_clock(store, Clock(now)), clock=store.clock)
     runner.tick("start-up")
     runner.heartbeat()
     return runner
@@ -57,7 +57,9 @@ def test_a_reconcile_dated_in_the_future_is_a_fault(selston):
     """Observation: after `reconcile --at 2028-...`, /healthz said reconcile_fresh: true."""
     now = START - timedelta(days=1)
     running(selston, now)
-    reconcile(selston, START + timedelta(days=1))  # the flags switched for a future instant
+    reconcile(
+        set_clock(selston, START + timedelta(days=1))
+    )  # the flags switched for a future instant
     d = diagnose(selston, now + timedelta(seconds=30))
     assert names(d) == ["reconcile_in_future", "flags_differ"]
     assert d.faults[0].message.startswith("the last reconcile is dated 2026-03-31T00:00:00+01:00")
@@ -106,11 +108,11 @@ def test_failing_and_stale_feeds_are_faults(selston, tmp_path):
     now = START - timedelta(days=1)
     missing = tmp_path / "gone.ics"
     missing.write_text("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
-    add_feed(selston, str(missing), name="gone", options=ImportOptions(), now=now)
+    add_feed(set_clock(selston, now), str(missing), name="gone", options=ImportOptions())
     missing.unlink()
     from purdah.services.feeds import refresh_feed
 
-    refresh_feed(selston, "gone", now=now)
+    refresh_feed(set_clock(selston, now), "gone")
     running(selston, now)
     d = diagnose(selston, now)
     assert names(d) == ["feed_failing"]
@@ -140,7 +142,7 @@ def test_doctor_command_exit_codes_and_lines(tmp_path):
     result = runner.invoke(main, ["doctor", "--db", db])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0].startswith("ok: 0 faults at ")
-    reconcile(store, datetime.now(LONDON) + timedelta(days=400))
+    reconcile(set_clock(store, datetime.now(LONDON) + timedelta(days=400)))
     result = runner.invoke(main, ["doctor", "--db", db, "--json"])
     assert result.exit_code == 1
     body = json.loads(result.output)
@@ -163,19 +165,18 @@ def test_the_cheap_flags_check_agrees_with_status(selston, monkeypatch):
     from purdah.services.status import status
 
     exempt(
-        selston,
+        set_clock(selston, SETUP),
         "selston/mayor",
         action=Action.PROMOTE,
         start=START + timedelta(days=2),
         end=START + timedelta(days=4),
         reason="civic duty",
         granted_by="clerk",
-        now=SETUP,
     )
     instants = [START - timedelta(days=1), START + timedelta(days=1), START + timedelta(days=3)]
     instants.append(datetime(2026, 5, 8, tzinfo=LONDON))  # after the poll
     for switched in instants:
-        reconcile(selston, switched)
+        reconcile(set_clock(selston, switched))
         for now in instants:
             expected = [r.councillor for r in status(selston, now) if r.mismatch]
             assert doctor.flags_differing(selston, now) == (4, expected), (switched, now)

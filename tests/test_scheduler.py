@@ -16,7 +16,7 @@ from purdah.clock import LONDON
 from purdah.scheduler import BOUNDARY_JOB, JOB_DEFAULTS, RETRY_JOB, Runner
 from purdah.services.elections import add_election
 from purdah.services.history import history
-from tests.services.helpers import SETUP, nottinghamshire, set_clock
+from tests.services.helpers import SETUP, nottinghamshire, set_clock, use_clock
 
 START = datetime(2026, 3, 30, tzinfo=LONDON)
 END = datetime(2026, 5, 7, 22, tzinfo=LONDON)
@@ -33,7 +33,7 @@ class Clock:
 def runner_at(store, clock):
     """A Runner whose store (and so every write) and planning both read `clock`."""
     store.clock = clock
-    return Runner(store, clock=clock)
+    return Runner(use_clock(store, clock), clock=store.clock)
 
 
 def test_tick_plans_the_exact_next_boundary_and_switches_there(sqlite_store):
@@ -177,9 +177,9 @@ def test_a_failed_boundary_reconcile_is_retried_with_back_off(tmp_path):
     store = open_store(str(home / "purdah.db"), create=True)
     migrate(store)
     nottinghamshire(store)
-    add_election(store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.selston.2026-05-07", nation="ENG")
     clock = Clock(START - timedelta(hours=1))
-    runner = Runner(store, clock=clock)
+    runner = Runner(use_clock(store, clock), clock=store.clock)
     scheduler = runner.build(Runner.new_scheduler())
     scheduler.start(paused=True)  # jobs are planned, none runs
     runner.tick()
@@ -225,9 +225,9 @@ def test_the_change_check_replans_when_another_connection_adds_an_exemption(stor
     from purdah.store import open_store
 
     nottinghamshire(store)
-    add_election(store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.selston.2026-05-07", nation="ENG")
     now = START + timedelta(days=3)
-    runner = Runner(store, clock=Clock(now))
+    runner = Runner(use_clock(store, Clock(now)), clock=store.clock)
     scheduler = runner.build(Runner.new_scheduler())
     scheduler.start(paused=True)
     runner.tick()
@@ -237,14 +237,13 @@ def test_the_change_check_replans_when_another_connection_adds_an_exemption(stor
     other = open_store(store.url)
     try:
         exempt(
-            other,
+            set_clock(other, now),
             "selston/mayor",
             action=Action.PROMOTE,
             start=now - timedelta(minutes=1),
             end=now + timedelta(seconds=20),
             reason="civic duty",
             granted_by="clerk",
-            now=now,
         )
     finally:
         other.close()
@@ -292,15 +291,14 @@ def test_purdah_run_switches_an_exemption_another_process_adds_seconds_before_it
     store = open_store(str(db), create=True)
     migrate(store)
     now = datetime.now(LONDON)
-    add_council(store, "selston", name="Selston PC", nation="ENG", kind="parish", now=now)
-    add_councillor(store, "selston/mayor", name="Pat Lee", now=now)
+    add_council(set_clock(store, now), "selston", name="Selston PC", nation="ENG", kind="parish")
+    add_councillor(set_clock(store, now), "selston/mayor", name="Pat Lee")
     poll = _next_poll_day(now.date())
     add_election(
-        store,
+        set_clock(store, now),
         f"local.selston.{poll.isoformat()}",
         nation="ENG",
         notice=now.date() - timedelta(days=1),
-        now=now,
     )
     env = {**os.environ, "PURDAH_DB": str(db)}
     proc = subprocess.Popen(
@@ -311,14 +309,13 @@ def test_purdah_run_switches_an_exemption_another_process_adds_seconds_before_it
         now = datetime.now(LONDON)
         end = now + timedelta(seconds=10)
         exempt(
-            store,
+            set_clock(store, now),
             "selston/mayor",
             action=Action.PROMOTE,
             start=now,
             end=end,
             reason="civic duty",
             granted_by="clerk",
-            now=now,
         )
 
         def may_promote() -> bool:
@@ -354,7 +351,7 @@ def _feed_store(tmp_path, location):
 
     store = open_store(str(tmp_path / "run.db"), create=True)
     migrate(store)
-    with store.write() as conn:
+    with store.write() as (conn, _now):
         conn.execute(
             sa.insert(feed_t).values(
                 name="slow",
@@ -380,8 +377,10 @@ def test_a_slow_feed_never_holds_the_switching_lock(tmp_path):
     store = _feed_store(tmp_path, server.url)
     try:
         nottinghamshire(store)
-        add_election(store, "local.selston.2026-05-07", nation="ENG", now=SETUP)
-        runner = Runner(store, clock=Clock(START))  # the fetch's deadline: 30 s
+        add_election(set_clock(store, SETUP), "local.selston.2026-05-07", nation="ENG")
+        runner = Runner(
+            use_clock(store, Clock(START)), clock=store.clock
+        )  # the fetch's deadline: 30 s
         fetching = threading.Thread(target=runner.refresh_feeds, daemon=True)
         fetching.start()
         assert server.seen.wait(10)

@@ -17,6 +17,12 @@ def set_clock(store, when: datetime):
     return store
 
 
+def use_clock(store, clock):
+    """Every write of `store` reads `clock` (a callable) from now on. Returns the store."""
+    store.clock = clock
+    return store
+
+
 def nottinghamshire(
     store, *, parish_scope: str = "council", start_policy: str = "notice-or-statutory"
 ) -> None:

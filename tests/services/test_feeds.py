@@ -244,12 +244,12 @@ def test_a_feed_whose_server_hangs_up_fails_alone_and_backs_off(store, server):
     bad = RawServer(hang_up)
     try:
         first = add_feed(
-            store, bad.url, name="broken", options=ImportOptions(council="selston"), now=NOW
+            set_clock(store, NOW), bad.url, name="broken", options=ImportOptions(council="selston")
         )
         assert not first.ok  # recorded, not raised
         add(store, server)
         later = NOW + timedelta(hours=7)
-        results = {r.name: r for r in refresh_due(store, now=later)}
+        results = {r.name: r for r in refresh_due(set_clock(store, later))}
     finally:
         bad.close()
     assert set(results) == {"broken", "parish"}
@@ -279,11 +279,13 @@ def test_a_feed_the_store_cannot_hold_fails_alone(store, server):
 
     bad = RawServer(nul_title)
     try:
-        add_feed(store, bad.url, name="nul", options=ImportOptions(council="ashfield"), now=NOW)
+        add_feed(
+            set_clock(store, NOW), bad.url, name="nul", options=ImportOptions(council="ashfield")
+        )
         add(store, server)
         server.body = ics("20270506", "20280504")
         later = NOW + timedelta(hours=7)
-        results = {r.name: r for r in refresh_due(store, now=later)}
+        results = {r.name: r for r in refresh_due(set_clock(store, later))}
     finally:
         bad.close()
     assert set(results) == {"nul", "parish"}

@@ -15,7 +15,7 @@ from purdah.services.elections import add_election
 from purdah.services.reconcile import reconcile
 from purdah.services.tokens import Scope, add_token
 from purdah.web.app import create_app
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock, use_clock
 
 NOW = datetime(2027, 4, 1, 12, tzinfo=LONDON)
 
@@ -31,8 +31,8 @@ def signed_in(store, **options):
 def kept(sqlite_store):
     """A store that `purdah run` keeps: reconciled and with a fresh heartbeat at NOW."""
     nottinghamshire(sqlite_store)
-    add_election(sqlite_store, "local.selston.2027-05-06", nation="ENG", now=SETUP)
-    runner = Runner(sqlite_store, clock=lambda: NOW)
+    add_election(set_clock(sqlite_store, SETUP), "local.selston.2027-05-06", nation="ENG")
+    runner = Runner(use_clock(sqlite_store, lambda: NOW), clock=sqlite_store.clock)
     runner.tick("start-up")
     runner.heartbeat()
     return sqlite_store, runner
@@ -58,7 +58,9 @@ def test_healthz_is_ok_for_a_kept_store(kept):
 def test_healthz_names_a_reconcile_dated_in_2028(kept):
     """Observation: /healthz said `reconcile_fresh: true` with the last reconcile in 2028."""
     store, _ = kept
-    reconcile(store, datetime(2028, 5, 1, tzinfo=LONDON))  # the PCC window of 2028 in force
+    reconcile(
+        set_clock(store, datetime(2028, 5, 1, tzinfo=LONDON))
+    )  # the PCC window of 2028 in force
     response = signed_in(store, clock=lambda: NOW).get("/healthz")
     body = response.json()
     assert response.status_code == 503 and body["ok"] is False
@@ -139,7 +141,7 @@ def test_metrics_text_format(kept):
 def test_metrics_count_a_late_boundary(kept):
     store, runner = kept
     boundary = datetime(2027, 5, 6, 22, tzinfo=LONDON)
-    runner.clock = lambda: boundary + timedelta(seconds=3)
+    runner.clock = store.clock = lambda: boundary + timedelta(seconds=3)
     runner.tick("boundary", boundary)
     lines = signed_in(store, clock=lambda: NOW, scheduler=runner).get("/metrics")
     lines = lines.text.splitlines()

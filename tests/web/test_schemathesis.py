@@ -27,7 +27,7 @@ from purdah.store import Store, migrate, open_store
 from purdah.web.app import create_app
 from purdah.web.guard import is_public
 from purdah.web.settings import WebSettings
-from tests.services.helpers import SETUP, nottinghamshire, set_clock
+from tests.services.helpers import SETUP, nottinghamshire, set_clock, use_clock
 
 NOW = datetime(2027, 4, 20, 12, tzinfo=LONDON)
 SECRET_REASON = "PRIVATE-REASON-civic-duty-7f3a"
@@ -60,7 +60,9 @@ def served(tmp_path_factory):
         reason=SECRET_REASON,
         granted_by=SECRET_GRANTOR,
     )
-    runner = Runner(store, clock=lambda: NOW)  # kept by a scheduler: /healthz is 200
+    runner = Runner(
+        use_clock(store, lambda: NOW), clock=store.clock
+    )  # kept by a scheduler: /healthz is 200
     runner.tick("start-up")
     runner.heartbeat()
     secrets = {
