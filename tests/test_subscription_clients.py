@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from purdah.clock import LONDON
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 BIN = Path(sys.executable).parent
 LIMIT = 60  # seconds for any one client command
@@ -76,8 +76,8 @@ def served(tmp_path):
     migrate(store)
     nottinghamshire(store)
     election, notice = poll_in(2)
-    add_election(store, election, nation="ENG", now=SETUP)
-    set_notice(store, election, notice, now=SETUP)
+    add_election(set_clock(store, SETUP), election, nation="ENG")
+    set_notice(set_clock(store, SETUP), election, notice)
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
@@ -189,7 +189,7 @@ def test_vdirsyncer_syncs_the_feed_and_khal_lists_it_in_local_time(served, tmp_p
         p.name: p.read_bytes() for p in (tmp_path / "calendars" / "purdah").glob("*.ics")
     }
     # The clerk cancels the poll before its period: the calendar shows it cancelled.
-    cancel_election(store, election, now=datetime.now(UTC))
+    cancel_election(set_clock(store, datetime.now(UTC)), election)
     run(vdirsyncer, "-c", str(sync), "sync")
     assert listed(khal, london, poll.year) == [
         f"{notice} 00:00|{poll} 22:00|CANCELLED Cancelled: {title}"

@@ -235,10 +235,14 @@ def test_titles_name_the_council_and_the_election_in_plain_words(sqlite_store):
 
     nottinghamshire(sqlite_store)
     add_council(
-        sqlite_store, "runcorn", name="Runcorn Town Council", nation="ENG", kind="town", now=SETUP
+        set_clock(sqlite_store, SETUP),
+        "runcorn",
+        name="Runcorn Town Council",
+        nation="ENG",
+        kind="town",
     )
-    add_election(sqlite_store, "local.ashfield.2027-05-06", nation="ENG", now=SETUP)
-    add_election(sqlite_store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    add_election(set_clock(sqlite_store, SETUP), "local.ashfield.2027-05-06", nation="ENG")
+    add_election(set_clock(sqlite_store, SETUP), "pcc.nottinghamshire.2028-05-04")
     titles = sorted(
         e["summary"] for e in vevents(council_feed(sqlite_store, "ashfield").body).values()
     )
@@ -294,7 +298,7 @@ def test_a_poll_cancelled_before_its_period_is_published_cancelled_then_left_out
     before = vevents(council_feed(selston, "selston").body)
     (uid,) = [u for u, e in before.items() if "Police and Crime" in e["summary"]]
     cancelled_at = SETUP + timedelta(days=10)
-    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=cancelled_at)
+    cancel_election(set_clock(selston, cancelled_at), "pcc.nottinghamshire.2028-05-04")
     after = vevents(council_feed(selston, "selston", now=cancelled_at).body)
     assert set(after) == set(before)
     event = after[uid]
@@ -354,7 +358,7 @@ def test_a_period_that_loses_one_of_its_elections_keeps_its_uid(selston):
     before = vevents(council_feed(selston, "selston").body)
     (uid,) = [u for u, e in before.items() if "Ashfield" in e["summary"]]
     later = SETUP + timedelta(days=3)
-    cancel_election(selston, "local.selston.2027-05-06", now=later)
+    cancel_election(set_clock(selston, later), "local.selston.2027-05-06")
     after = vevents(council_feed(selston, "selston", now=later).body)
     statuses = {u: e["status"] for u, e in after.items()}
     assert statuses[uid] == "CONFIRMED"
@@ -370,7 +374,7 @@ def test_cancelled_events_in_the_four_parsers(selston, tmp_path):
     from purdah.services.elections import cancel_election
 
     now = SETUP + timedelta(days=10)
-    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=now)
+    cancel_election(set_clock(selston, now), "pcc.nottinghamshire.2028-05-04")
     body = council_feed(selston, "selston", now=now).body
     check(events_icalendar(body))  # the same three events, one of them cancelled
     from ical.calendar_stream import IcsCalendarStream
@@ -405,10 +409,10 @@ def test_cancelled_and_restored_periods_on_both_stores(store):
     from purdah.services.windows import recompute_windows
 
     nottinghamshire(store)
-    add_election(store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    add_election(set_clock(store, SETUP), "pcc.nottinghamshire.2028-05-04")
     (old_uid,) = vevents(council_feed(store, "gedling").body)
     later = SETUP + timedelta(days=1)
-    cancel_election(store, "pcc.nottinghamshire.2028-05-04", now=later)
+    cancel_election(set_clock(store, later), "pcc.nottinghamshire.2028-05-04")
     feed = council_feed(store, "gedling", now=later)
     cancelled = vevents(feed.body)
     assert {u: e["status"] for u, e in cancelled.items()} == {old_uid: "CANCELLED"}
@@ -438,7 +442,7 @@ def test_the_served_feed_drops_a_cancelled_period_by_the_services_clock(selston)
     from purdah.services.elections import cancel_election
     from purdah.web.app import create_app
 
-    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=SETUP + timedelta(days=1))
+    cancel_election(set_clock(selston, SETUP + timedelta(days=1)), "pcc.nottinghamshire.2028-05-04")
     end = datetime(2028, 5, 4, 21, tzinfo=UTC)
 
     def served(at: datetime) -> tuple[list[str], str]:
@@ -457,7 +461,7 @@ def test_a_poll_cancelled_during_its_period_ends_the_period_then_and_says_so(sel
     from purdah.services.elections import cancel_election
 
     during = datetime(2028, 4, 10, 12, tzinfo=UTC)  # the PCC period began on 27 March
-    cancel_election(selston, "pcc.nottinghamshire.2028-05-04", now=during)
+    cancel_election(set_clock(selston, during), "pcc.nottinghamshire.2028-05-04")
     import icalendar
 
     cal = icalendar.Calendar.from_ical(council_feed(selston, "selston", now=during).body)

@@ -10,13 +10,13 @@ from purdah.cli import main
 from purdah.errors import InputError
 from purdah.services.export import GOOGLE_REFRESH, feed_path, subscription_links
 from purdah.services.register import add_councillor
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 
 @pytest.fixture
 def db(tmp_path, monkeypatch, sqlite_store):
     nottinghamshire(sqlite_store)
-    add_councillor(sqlite_store, "ashfield/ann-lee", name="Ann Lee", now=SETUP)
+    add_councillor(set_clock(sqlite_store, SETUP), "ashfield/ann-lee", name="Ann Lee")
     path = sqlite_store.sqlite_path
     monkeypatch.setenv("PURDAH_DB", str(path))
     assert run("election", "add", "local.ashfield.2027-05-06", "--nation", "ENG").exit_code == 0
