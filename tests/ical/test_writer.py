@@ -336,7 +336,7 @@ def test_a_removed_period_near_its_end_stays_cancelled_for_30_days(selston):
     late = datetime(2027, 5, 1, 12, tzinfo=UTC)  # the 2027 period ends on 6 May
     before = vevents(council_feed(selston, "selston", now=late).body)
     (uid,) = [u for u, e in before.items() if "Ashfield" in e["summary"]]
-    with selston.write() as conn:
+    with selston.write() as (conn, _now):
         for eid in ("local.ashfield.2027-05-06", "local.selston.2027-05-06"):
             conn.execute(
                 sa.update(election_t)
@@ -418,7 +418,7 @@ def test_cancelled_and_restored_periods_on_both_stores(store):
     assert {u: e["status"] for u, e in cancelled.items()} == {old_uid: "CANCELLED"}
     assert feed.last_modified == later.astimezone(UTC)
     restored = later + timedelta(days=1)
-    with store.write() as conn:
+    with store.write() as (conn, _now):
         conn.execute(
             sa.update(election_t)
             .where(election_t.c.election_id == "pcc.nottinghamshire.2028-05-04")
