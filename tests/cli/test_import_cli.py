@@ -176,11 +176,10 @@ def _elections() -> list[str]:
 def test_a_limit_hit_is_one_error_line_exit_1_store_unchanged(db, name, error, monkeypatch):
     # Issue 8, points 5 and 8: these grew to 19 GB, imported 3,487 polls, were "looks
     # truncated", or echoed NUL bytes to the terminal.
-    import purdah.cli.imports as imports
     from purdah.clock import LONDON
 
-    # The import window follows the clock: pin it so that the message is exact.
-    monkeypatch.setattr(imports, "resolve_at", lambda at: datetime(2026, 12, 2, tzinfo=LONDON))
+    # The import window follows the store's clock: pin it so that the message is exact.
+    monkeypatch.setattr("purdah.store.real_clock", lambda: datetime(2026, 12, 2, tzinfo=LONDON))
     before = _elections()
     result = run("import", str(DATA / name), "--council", "selston")
     assert result.exit_code == 1, result.output
