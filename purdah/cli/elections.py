@@ -231,7 +231,7 @@ def non_working_day_remove(day: str, actor: str, db: str | None, as_json: bool) 
     from purdah.clock import parse_date
     from purdah.services.elections import remove_non_working_day
 
-    result = remove_non_working_day(open_db(db), parse_date(day), actor=actor, now=resolve_at(None))
+    result = remove_non_working_day(open_db(db), parse_date(day), actor=actor)
     _echo_removed(result, as_json)
 
 
@@ -245,7 +245,7 @@ def election_remove(election_id: str, actor: str, db: str | None, as_json: bool)
     windows go, flags are recomputed, and the removal is audited."""
     from purdah.services.elections import remove_election
 
-    result = remove_election(open_db(db), election_id, actor=actor, now=resolve_at(None))
+    result = remove_election(open_db(db), election_id, actor=actor)
     _echo_removed(result, as_json)
 
 

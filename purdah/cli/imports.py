@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from purdah.cli.options import NATIONS, db_option, json_option, open_db, resolve_at
+from purdah.cli.options import NATIONS, db_option, json_option, open_db
 from purdah.cli.render import Progress, echo_changes, echo_json
 from purdah.words import plural
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
 from purdah.cli.render import columns, echo_changes, echo_json, instant
 from purdah.words import plural
 
@@ -536,7 +536,6 @@ def councillor_edit(
         role=role,
         agreed_may_post=agreed,
         actor=actor,
-        now=resolve_at(None),
     )
     _echo_change(result, as_json, "edited")
 
@@ -550,7 +549,7 @@ def councillor_remove(ref: str, actor: str, db: str | None, as_json: bool) -> No
     """A councillor left office: no longer listed, checked or switched; history kept."""
     from purdah.services.councillors import remove_councillor
 
-    result = remove_councillor(open_db(db), ref, actor=actor, now=resolve_at(None))
+    result = remove_councillor(open_db(db), ref, actor=actor)
     _echo_change(result, as_json, "removed")
 
 

@@ -5,7 +5,6 @@ in one write transaction stamped with the real clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,7 +51,6 @@ def edit_councillor(
     role: str | None = None,
     agreed_may_post: bool | None = None,
     actor: str,
-    now: datetime,
 ) -> CouncillorChange:
     """Change what is given; an empty ward ("") clears it. Nothing given is an error."""
     if role is not None and role not in ROLES:
@@ -68,7 +66,7 @@ def edit_councillor(
         raise InputError(
             "nothing to change: give --name, --ward, --role, or --may-post/--no-may-post"
         )
-    with store.write() as conn:
+    with store.write() as (conn, now):
         row = _current(conn, ref)
         changed = {k: (getattr(row, k), v) for k, v in given.items() if getattr(row, k) != v}
         audit = None
@@ -84,9 +82,9 @@ def edit_councillor(
     return CouncillorChange(ref, changed, audit, result)
 
 
-def remove_councillor(store: Store, ref: str, *, actor: str, now: datetime) -> CouncillorChange:
+def remove_councillor(store: Store, ref: str, *, actor: str) -> CouncillorChange:
     """Left office: no longer listed, checked or switched; their flag history is kept."""
-    with store.write() as conn:
+    with store.write() as (conn, now):
         row = _current(conn, ref)
         conn.execute(sa.update(councillor_t).where(P.id == row.id).values(left_at=now))
         audit = record(conn, now, actor, "councillor remove", ref, f"left office ({row.name})")

@@ -12,7 +12,7 @@ from purdah.services.councillors import remove_councillor
 from purdah.services.elections import add_election
 from purdah.services.history import exempt
 from purdah.services.today import today
-from tests.services.helpers import SETUP, nottinghamshire
+from tests.services.helpers import SETUP, nottinghamshire, set_clock
 
 
 def at(*args: int) -> datetime:
@@ -27,7 +27,7 @@ END = at(2026, 5, 7, 22)
 
 def test_today_lists_the_restricted_by_council_with_their_end(store):
     nottinghamshire(store)
-    add_election(store, "local.ashfield.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
     result = today(store, at(2026, 4, 1, 10))
     assert result.summary == "3 councillors in 1 council may not be promoted now"
     [council] = result.councils
@@ -45,7 +45,7 @@ def test_today_lists_the_restricted_by_council_with_their_end(store):
 
 def test_one_councillor_is_singular(store):
     nottinghamshire(store)
-    add_election(store, "local.gedling.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.gedling.2026-05-07", nation="ENG")
     assert today(store, at(2026, 4, 1)).summary == (
         "1 councillor in 1 council may not be promoted now"
     )
@@ -53,7 +53,7 @@ def test_one_councillor_is_singular(store):
 
 def test_when_nobody_is_restricted_today_says_when_the_next_restriction_starts(store):
     nottinghamshire(store)
-    add_election(store, "local.ashfield.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
     result = today(store, at(2026, 3, 1))
     assert result.summary == "no councillor is restricted now"
     assert result.councils == ()
@@ -74,8 +74,8 @@ def test_restricted_until_runs_across_overlapping_windows(store):
     """A Selston by-election whose window opens before the district poll closes: the
     answer does not change at 22:00 on 7 May, but when the by-election's window ends."""
     nottinghamshire(store)
-    add_election(store, "local.ashfield.2026-05-07", nation="ENG", now=SETUP)
-    add_election(store, "local.selston.2026-06-04", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
+    add_election(set_clock(store, SETUP), "local.selston.2026-06-04", nation="ENG")
     by_end = at(2026, 6, 4, 22)
     answer = check(store, "selston/jane-doe", Action.PROMOTE, at(2026, 4, 1, 10))
     assert not answer.allowed
@@ -92,16 +92,15 @@ def test_restricted_until_runs_across_overlapping_windows(store):
 
 def test_an_exemption_ends_and_starts_the_restriction(store):
     nottinghamshire(store)
-    add_election(store, "local.ashfield.2026-05-07", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
     exempt(
-        store,
+        set_clock(store, SETUP),
         "selston/mayor",
         action=Action.PROMOTE,
         start=at(2026, 4, 10),
         end=at(2026, 4, 12),
         reason="Remembrance notice",
         granted_by="monitoring officer",
-        now=SETUP,
     )
     before = check(store, "selston/mayor", Action.PROMOTE, at(2026, 4, 1))
     assert (before.allowed, before.next_change) == (False, at(2026, 4, 10))
@@ -120,15 +119,15 @@ def test_an_exemption_ends_and_starts_the_restriction(store):
 
 def test_a_councillor_who_left_office_is_not_listed(store):
     nottinghamshire(store)
-    add_election(store, "local.ashfield.2026-05-07", nation="ENG", now=SETUP)
-    remove_councillor(store, "selston/sam-roe", actor="clerk", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
+    remove_councillor(set_clock(store, SETUP), "selston/sam-roe", actor="clerk")
     [council] = today(store, at(2026, 4, 1)).councils
     assert [r.councillor for r in council.councillors] == ["selston/jane-doe", "selston/mayor"]
 
 
 def test_today_for_one_council(store):
     nottinghamshire(store)
-    add_election(store, "local.nottinghamshire.2029-05-03", nation="ENG", now=SETUP)
+    add_election(set_clock(store, SETUP), "local.nottinghamshire.2029-05-03", nation="ENG")
     result = today(store, at(2029, 4, 10), "gedling")
     assert [c.slug for c in result.councils] == ["gedling"]
     assert result.summary == "1 councillor in 1 council may not be promoted now"
@@ -137,7 +136,7 @@ def test_today_for_one_council(store):
 def test_the_sentence_names_a_poll_that_is_not_the_councils_own_by_its_kind(store):
     """The police area shares the county's slug: its poll is not the county council's."""
     nottinghamshire(store)
-    add_election(store, "pcc.nottinghamshire.2028-05-04", now=SETUP)
+    add_election(set_clock(store, SETUP), "pcc.nottinghamshire.2028-05-04")
     answer = check(store, "gedling/ann-other", Action.PROMOTE, at(2028, 4, 1))
     assert answer.sentence == (
         "No: the police and crime commissioner election pcc.nottinghamshire.2028-05-04 on "

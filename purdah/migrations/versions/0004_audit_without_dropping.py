@@ -6,14 +6,14 @@ changes their conditional updates made, so no key is needed to de-duplicate; an 
 on (councillor, at) keeps the per-councillor history fast.
 
 Revision ID: 0004
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
