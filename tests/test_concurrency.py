@@ -255,7 +255,7 @@ def test_reconcile_at_is_a_dry_run_and_says_so(store, monkeypatch):
     lines = out.output.splitlines()
     assert lines[-1] == (
         "dry run: nothing written; a reconcile at Wed 2026-04-01 00:00 BST would make 5 flag "
-        "changes (1 missed boundaries caught up)"
+        "changes (1 missed boundary caught up)"
     )
     assert lines[0].startswith("would switch selston/")
     for when in ("2027-01-01", "9999-12-31", "2020-01-01"):
