@@ -327,6 +327,7 @@ def diagnosis_json(d: Any) -> dict[str, Any]:
         "at": iso_instant(d.at),
         "store": d.store,
         "faults": [{"name": f.name, "message": f.message} for f in d.faults],
+        "warnings": [{"name": w.name, "message": w.message} for w in d.warnings],
         "last_reconcile_at": when(d.last_reconcile_at),
         "reconcile_fresh": d.last_reconcile_at is not None
         and not any(f.name.startswith("reconcile_") for f in d.faults),

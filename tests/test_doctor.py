@@ -183,3 +183,18 @@ def test_the_cheap_flags_check_agrees_with_status(selston, monkeypatch):
             monkeypatch.setattr(doctor, "MAX_CANDIDATES", 0)  # the everyone-at-once path
             assert doctor.flags_differing(selston, now) == (4, expected), (switched, now)
             monkeypatch.undo()
+
+
+def test_a_run_up_begun_without_a_notice_date_is_a_warning_not_a_fault(selston):
+    """Issue 15: doctor warns when a run-up has begun and no notice date is recorded."""
+    now = datetime(2026, 3, 20, 12, tzinfo=LONDON)  # in the run-up of local.selston.2026-05-07
+    running(selston, now)
+    d = diagnose(selston, now)
+    assert d.ok and names(d) == []
+    assert [w.name for w in d.warnings] == ["notice_not_recorded"]
+    message = d.warnings[0].message
+    assert message.startswith("the run-up of local.selston.2026-05-07 began on 2026-03-")
+    assert "purdah election set-notice local.selston.2026-05-07" in message
+    before = datetime(2026, 2, 2, 12, tzinfo=LONDON)  # months ahead: no run-up yet
+    running(selston, before)
+    assert diagnose(selston, before).warnings == []

@@ -13,7 +13,8 @@ from purdah.cli.options import db_option, json_option
 def doctor(db: str | None, as_json: bool) -> None:
     """Check that the flags can be trusted now: the last reconcile (not in the future, not
     older than two intervals, none missed at a boundary), the scheduler's heartbeat, the
-    feeds, and stored flags that differ from the decision now.
+    feeds, and stored flags that differ from the decision now. Run-ups that have begun with
+    no notice date recorded are warnings (they do not change the exit code).
 
     Exit 0: no fault; 1: at least one fault (each is named); 2: the store cannot be opened.
     """
@@ -32,6 +33,8 @@ def doctor(db: str | None, as_json: bool) -> None:
         )
         for fault in d.faults:
             click.echo(f"  {fault.name}: {fault.message}")
+        for warning in d.warnings:
+            click.echo(f"warning {warning.name}: {warning.message}")
         beat = d.heartbeat
         last = instant(d.last_reconcile_at) if d.last_reconcile_at else "never"
         click.echo(f"last reconcile: {last}")

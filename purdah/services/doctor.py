@@ -94,6 +94,8 @@ class Diagnosis:
     councillors: int = 0
     flags_differ: list[str] = field(default_factory=list)  # COUNCIL/SLUG
     faults: list[Fault] = field(default_factory=list)
+    # Not faults of the switch, but said: run-ups begun with no notice date recorded.
+    warnings: list[Fault] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -241,9 +243,35 @@ def _diagnose(store: Store, now: datetime) -> Diagnosis:
                 f"({shown}): run 'purdah reconcile'",
             )
         )
+    warnings = [
+        Fault(
+            "notice_not_recorded",
+            f"the run-up of {due.election_id} began on {due.run_up_start.isoformat()} and no "
+            f"{'announcement' if due.general_election else 'notice date'} is recorded (last "
+            f"day {due.last_day.isoformat()}, {due.councils} "
+            f"council{'s' * (due.councils != 1)}): {due.command}",
+        )
+        for due in run_ups_begun(store, now)
+    ]
     return Diagnosis(
-        now, "reachable", last, passed, upcoming, beat, feeds, councillors, differ, faults
+        now,
+        "reachable",
+        last,
+        passed,
+        upcoming,
+        beat,
+        feeds,
+        councillors,
+        differ,
+        faults,
+        warnings,
     )
+
+
+def run_ups_begun(store: Store, now: datetime) -> list[Any]:
+    from purdah.services.notices import run_ups_begun as begun
+
+    return list(begun(store, now))
 
 
 def flags_differing(store: Store, now: datetime) -> tuple[int, list[str]]:

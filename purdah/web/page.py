@@ -59,6 +59,7 @@ def _environment() -> Any:
 
 def render_page(store: Store, now: datetime, base: str, council: str | None = None) -> str:
     from purdah.services.feeds import list_feeds
+    from purdah.services.notices import notices_due
     from purdah.services.register import list_councillors, list_councils
     from purdah.services.status import status
     from purdah.services.windows import list_windows
@@ -78,6 +79,9 @@ def render_page(store: Store, now: datetime, base: str, council: str | None = No
     context = {
         "now": now,
         "restricted": [r for r in rows if r.may_promote.windows or r.may_post.windows],
+        # "Yes, but": the run-up before a window the councils' policy does not restrict in.
+        "run_up": sorted({w.message for r in rows for w in r.warnings}),
+        "notices": [n for n in notices_due(store, now) if n.councils],
         "max_rows": MAX_ROWS,
         "months": _months(now),
         "timeline": _timeline(shown, windows, now),

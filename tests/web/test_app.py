@@ -268,3 +268,23 @@ def test_page_shows_who_is_restricted_the_timeline_links_and_feeds(client):
     assert "No feeds registered" in page
     one = client.get("/", params={"council": "gedling"}).text
     assert "Gedling Borough Council" in one and "Selston Parish Council" not in one
+
+
+def test_page_says_yes_but_in_the_run_up_and_lists_notices_to_record(register, tokens):
+    """Issue 15: in the run-up the page answers "yes, but" and lists the notices the clerk
+    has still to record, with the command that records each."""
+    from fastapi.testclient import TestClient
+
+    from purdah.clock import LONDON
+    from purdah.web.app import create_app
+
+    in_run_up = datetime(2027, 3, 20, 12, tzinfo=LONDON)  # before the last day, 31 Mar 2027
+    app = create_app(register, clock=lambda: in_run_up)
+    page = TestClient(app, headers={"Authorization": f"Bearer {tokens['read']}"}).get("/").text
+    assert (
+        "Yes, but: the notice of election for local.selston.2027-05-06 may be published any "
+        "day (last day Wed 31 Mar 2027)." in page
+    )
+    assert "<h2>Notices to record</h2>" in page
+    assert "local.selston.2027-05-06 <strong>(run-up begun)</strong>" in page
+    assert "purdah election set-notice local.selston.2027-05-06" in page
