@@ -356,6 +356,14 @@ def _document_errors_and_auth(app: FastAPI) -> None:
                     responses["401"] = error("No valid token (WWW-Authenticate says how)")
                     responses["403"] = error("The token's scope does not allow this route")
                     responses["429"] = error("Rate limit; Retry-After says when to retry")
+        health = spec.get("paths", {}).get("/healthz", {}).get("get")
+        if health is not None:  # its 503 is the diagnosis with the faults named, not an Error
+            health["responses"]["503"] = {
+                "description": "At least one fault: the body of 200 with ok false, each named",
+                "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["ok", "faults"]}}
+                },
+            }
         app.openapi_schema = spec
         return spec
 

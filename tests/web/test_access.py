@@ -306,3 +306,11 @@ def test_api_restricted_is_the_json_of_today(register, client, anon):
     assert body == today_json(today(register, parse_when(at)))
     assert body["count"] >= 1 and body["councils"]
     assert anon.get("/api/restricted").status_code == 401
+
+
+def test_the_healthz_503_is_documented_as_the_diagnosis(anon):
+    """A 503 from /healthz carries the faults, not the one error shape: the OpenAPI says so."""
+    spec = anon.get("/openapi.json").json()
+    schema = spec["paths"]["/healthz"]["get"]["responses"]["503"]["content"]["application/json"]
+    assert schema["schema"] == {"type": "object", "required": ["ok", "faults"]}
+    assert "Error" in str(spec["paths"]["/api/status"]["get"]["responses"]["503"])
