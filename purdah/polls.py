@@ -45,7 +45,8 @@ _PARLIAMENT_FIRST_MET = date(2024, 7, 9)
 PCC_BY_MAYOR: dict[str, tuple[date, str]] = {
     "greater-manchester": (
         date(2016, 5, 5),
-        "the Mayor of Greater Manchester has held the PCC's functions since 2017",
+        "the Mayor of Greater Manchester holds the PCC's functions (the interim mayor from May "
+        "2015, the elected mayor from May 2017): there has been no PCC poll there since 2012",
     ),
     "west-yorkshire": (
         date(2021, 5, 6),
