@@ -28,6 +28,7 @@ from purdah.web.guard import LIVENESS, Guard, is_public
 from purdah.web.settings import WebSettings
 
 CACHE_SECONDS = 3600
+FEED_CACHE_SIZE = 1024  # feeds kept in memory at once (FeedCache)
 _AT = "ISO 8601 date or datetime; Europe/London without an offset; default now"
 # What the document can say of the two strings (a date can still be impossible: 422).
 _AT_PATTERN = (
@@ -148,6 +149,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(Guard, store=store, settings=settings)
+    feeds = FeedCache(store)
     _document_errors_and_auth(app)
 
     @app.exception_handler(NotFound)
@@ -197,10 +199,10 @@ def create_app(
         response_class=Response,
         responses=_FEED_RESPONSES,
     )
-    def council_calendar(council: str, request: Request) -> Response:
+    async def council_calendar(council: str, request: Request) -> Response:
         from purdah.services.export import council_feed
 
-        return _calendar(request, council_feed(store, council, str(request.url), now=clock()))
+        return _calendar(request, await feeds.get(request, clock(), council_feed, council))
 
     @app.get(
         "/calendars/{council}/{councillor}.ics",
@@ -208,13 +210,11 @@ def create_app(
         response_class=Response,
         responses=_FEED_RESPONSES,
     )
-    def councillor_calendar(council: str, councillor: str, request: Request) -> Response:
+    async def councillor_calendar(council: str, councillor: str, request: Request) -> Response:
         from purdah.services.export import councillor_feed
 
-        return _calendar(
-            request,
-            councillor_feed(store, f"{council}/{councillor}", str(request.url), now=clock()),
-        )
+        ref = f"{council}/{councillor}"
+        return _calendar(request, await feeds.get(request, clock(), councillor_feed, ref))
 
     if settings.public_only:
         return app
@@ -370,8 +370,56 @@ def _document_errors_and_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _calendar(request: Request, feed: Any) -> Response:
-    headers = {
+class FeedCache:
+    """The feeds, answered from memory while nothing has changed: an entry is good while
+    nobody has committed to the store since it was made (`Store.data_version`, checked on
+    every request, so a change shows on the next one), and while the clock stays between
+    the instant it was made and its `valid_until` (when a cancelled event drops out). At
+    most FEED_CACHE_SIZE entries (emptied beyond). SQLite only, answered on the event
+    loop (a few indexed reads, cheaper than the hop to a worker thread); on PostgreSQL
+    every feed is read afresh in a worker thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._feeds: dict[tuple[Any, ...], tuple[Any, dict[str, str], Any, datetime]] = {}
+
+    async def get(
+        self, request: Request, now: datetime, make: Callable[..., Any], ref: str
+    ) -> tuple[Any, dict[str, str]]:
+        """(feed, its headers): `make(store, ref, url, now=now)` unless remembered."""
+        version = self.store.data_version()
+        if version is None:
+            feed = await run_in_threadpool(lambda: make(self.store, ref, str(request.url), now=now))
+            return feed, _feed_headers(feed)
+        scope = request.scope
+        # What the feed's URL (written in its body) is made of, without building it.
+        key = (
+            ref,
+            scope["scheme"],
+            request.headers.get("host"),
+            scope.get("root_path", ""),
+            scope["path"],
+            scope.get("query_string", b""),
+        )
+        hit = self._feeds.get(key)
+        if hit is not None:
+            feed, headers, made_version, made_at = hit
+            if (
+                made_version == version
+                and made_at <= now
+                and (feed.valid_until is None or now < feed.valid_until)
+            ):
+                return feed, headers
+        feed = make(self.store, ref, str(request.url), now=now)
+        headers = _feed_headers(feed)
+        if len(self._feeds) >= FEED_CACHE_SIZE:
+            self._feeds.clear()
+        self._feeds[key] = (feed, headers, version, now)
+        return feed, headers
+
+
+def _feed_headers(feed: Any) -> dict[str, str]:
+    return {
         "ETag": feed.etag,
         "Last-Modified": format_datetime(
             feed.last_modified.astimezone(UTC).replace(microsecond=0), usegmt=True
@@ -379,6 +427,10 @@ def _calendar(request: Request, feed: Any) -> Response:
         "Cache-Control": f"public, max-age={CACHE_SECONDS}",
         "Content-Disposition": f'inline; filename="{feed.filename}"',
     }
+
+
+def _calendar(request: Request, found: tuple[Any, dict[str, str]]) -> Response:
+    feed, headers = found
     if _not_modified(request, feed):
         return Response(status_code=304, headers=headers)
     return Response(feed.body, media_type="text/calendar; charset=utf-8", headers=headers)
