@@ -100,8 +100,10 @@ def test_the_real_benches_that_report_rows_are_found() -> None:
 def test_one_table_the_curve_and_every_failure_said(benches: Path, tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     code = _harness().main(
-        ["--bench-dir", str(benches), "--scales", "10,1k", "--no-pg", "--quiet"]
-        + ["--mem-mb", "600", "--out", str(out)]
+        [
+            *("--bench-dir", str(benches), "--scales", "10,1k", "--no-pg", "--quiet"),
+            *("--mem-mb", "600", "--out", str(out)),
+        ]
     )
     text = out.read_text()
     assert code == 1  # two benches failed, so the run did
@@ -131,8 +133,10 @@ def test_postgresql_runs_get_a_fresh_database(benches: Path, tmp_path: Path) -> 
     (benches / "bench_crash.py").unlink()
     (benches / "bench_hog.py").unlink()
     code = _harness().main(
-        ["--bench-dir", str(benches), "--scales", "10", "--quiet", "--out", str(out)]
-        + ["--pg", os.environ["PURDAH_TEST_PG_URL"]]
+        [
+            *("--bench-dir", str(benches), "--scales", "10", "--quiet", "--out", str(out)),
+            *("--pg", os.environ["PURDAH_TEST_PG_URL"]),
+        ]
     )
     text = out.read_text()
     assert code == 0, text
@@ -143,8 +147,10 @@ def test_postgresql_runs_get_a_fresh_database(benches: Path, tmp_path: Path) -> 
 def test_the_http_bench_through_the_harness(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     code = _harness().main(
-        ["--only", "bench_http", "--scales", "100", "--no-pg", "--quick", "--quiet"]
-        + ["--out", str(out), "--timeout", "300"]
+        [
+            *("--only", "bench_http", "--scales", "100", "--no-pg", "--quick", "--quiet"),
+            *("--out", str(out), "--timeout", "300"),
+        ]
     )
     text = out.read_text()
     assert code == 0, text
