@@ -7,7 +7,7 @@ from `at`). Answers and JSON are exactly the CLI's (purdah.serialize).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from purdah.decide import Action
 from purdah.errors import InputError, NotFound, PurdahError
 from purdah.services.tokens import scrub
 from purdah.store import Store
-from purdah.web.guard import LIVENESS, Guard, is_public
+from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public
 from purdah.web.settings import WebSettings
 
 CACHE_SECONDS = 3600
@@ -148,6 +148,8 @@ def create_app(
         docs_url=None,  # the interactive docs load scripts from a CDN; /openapi.json stays
         redoc_url=None,
     )
+    fast: list[Callable[[Request], Awaitable[Response | None]]] = []
+    app.add_middleware(FastPaths, answers=fast)  # inside the Guard (added after it)
     app.add_middleware(Guard, store=store, settings=settings)
     feeds = FeedCache(store)
     _document_errors_and_auth(app)
@@ -216,6 +218,15 @@ def create_app(
         ref = f"{council}/{councillor}"
         return _calendar(request, await feeds.get(request, clock(), councillor_feed, ref))
 
+    async def fast_feed(request: Request) -> Response | None:
+        """A feed FeedCache holds, answered as its route would (a miss goes to the route)."""
+        parts = request.scope["path"][len("/calendars/") : -len(".ics")].split("/")
+        if len(parts) > 2 or not all(parts):
+            return None
+        found = feeds.peek(request, clock())
+        return None if found is None else _calendar(request, found)
+
+    fast.append(fast_feed)
     if settings.public_only:
         return app
 
@@ -241,6 +252,18 @@ def create_app(
         else:
             answer = await run_in_threadpool(check, store, councillor, action, instant, now)
         return JSONResponse(check_json(answer))
+
+    async def fast_check(request: Request) -> Response | None:
+        """/api/check on SQLite, answered as its route would; any error goes to the route,
+        which raises it again for the handlers to answer."""
+        if store.sqlite_path is None:
+            return None
+        try:
+            return await api_check(request)
+        except Exception:
+            return None
+
+    fast.append(fast_check)
 
     @app.get(
         "/api/status",
@@ -370,6 +393,35 @@ def _document_errors_and_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+class FastPaths:
+    """The hot reads answered without FastAPI's routing and dependency solving (about as
+    costly as the rest of such a request): a feed that FeedCache holds, and /api/check
+    on SQLite. It sits inside the Guard, so everything the Guard does (limits, tokens,
+    scopes, the rate limit, security headers, HEAD, the access log) applies unchanged;
+    whatever it does not answer, errors included, goes on to the routes."""
+
+    def __init__(
+        self, app: Any, answers: list[Callable[[Request], Awaitable[Response | None]]]
+    ) -> None:
+        self.app = app
+        self.answers = answers  # [feed, check] (check absent when public-only)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            answer = None
+            if path.startswith("/calendars/") and path.endswith(".ics"):
+                answer = self.answers[0]
+            elif path == CHECK_ROUTE and len(self.answers) > 1:
+                answer = self.answers[1]
+            if answer is not None:
+                response = await answer(Request(scope, receive))
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 class FeedCache:
     """The feeds, answered from memory while nothing has changed: an entry is good while
     nobody has committed to the store since it was made (`Store.data_version`, checked on
@@ -383,6 +435,34 @@ class FeedCache:
         self.store = store
         self._feeds: dict[tuple[Any, ...], tuple[Any, dict[str, str], Any, datetime]] = {}
 
+    def _key(self, request: Request) -> tuple[Any, ...]:
+        scope = request.scope
+        # What the feed's URL (written in its body) is made of, without building it.
+        return (
+            scope["scheme"],
+            request.headers.get("host"),
+            scope.get("root_path", ""),
+            scope["path"],
+            scope.get("query_string", b""),
+        )
+
+    def peek(self, request: Request, now: datetime) -> tuple[Any, dict[str, str]] | None:
+        """(feed, its headers) if remembered and still good, else None."""
+        version = self.store.data_version()
+        if version is None:
+            return None
+        hit = self._feeds.get(self._key(request))
+        if hit is None:
+            return None
+        feed, headers, made_version, made_at = hit
+        if (
+            made_version == version
+            and made_at <= now
+            and (feed.valid_until is None or now < feed.valid_until)
+        ):
+            return feed, headers
+        return None
+
     async def get(
         self, request: Request, now: datetime, make: Callable[..., Any], ref: str
     ) -> tuple[Any, dict[str, str]]:
@@ -391,25 +471,10 @@ class FeedCache:
         if version is None:
             feed = await run_in_threadpool(lambda: make(self.store, ref, str(request.url), now=now))
             return feed, _feed_headers(feed)
-        scope = request.scope
-        # What the feed's URL (written in its body) is made of, without building it.
-        key = (
-            ref,
-            scope["scheme"],
-            request.headers.get("host"),
-            scope.get("root_path", ""),
-            scope["path"],
-            scope.get("query_string", b""),
-        )
-        hit = self._feeds.get(key)
-        if hit is not None:
-            feed, headers, made_version, made_at = hit
-            if (
-                made_version == version
-                and made_at <= now
-                and (feed.valid_until is None or now < feed.valid_until)
-            ):
-                return feed, headers
+        found = self.peek(request, now)
+        if found is not None:
+            return found
+        key = self._key(request)
         feed = make(self.store, ref, str(request.url), now=now)
         headers = _feed_headers(feed)
         if len(self._feeds) >= FEED_CACHE_SIZE:
