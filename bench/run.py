@@ -148,6 +148,19 @@ def drop_database(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def drop_templates(url: str, cache: str) -> None:
+    """The template databases national.build kept for this run's cache."""
+    from national import template_prefix
+
+    with _pg_admin(url) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s",
+            (template_prefix(cache) + "%",),
+        ).fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # --- running --------------------------------------------------------------------------
 
 
@@ -397,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
         text = report(runs, facts, left_out)
     finally:
+        if pg is not None:
+            drop_templates(pg, str(work / "registers"))
         failed = any(run.status != "ok" for run in runs)
         if not failed:
             shutil.rmtree(work, ignore_errors=True)
