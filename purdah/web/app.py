@@ -155,27 +155,27 @@ def create_app(
     _document_errors_and_auth(app)
 
     @app.exception_handler(NotFound)
-    def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return _error(404, str(exc))
 
     @app.exception_handler(InputError)
-    def _bad_input(_request: Request, exc: InputError) -> JSONResponse:
+    async def _bad_input(_request: Request, exc: InputError) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(PurdahError)
-    def _failed(_request: Request, exc: PurdahError) -> JSONResponse:
+    async def _failed(_request: Request, exc: PurdahError) -> JSONResponse:
         return _error(503, str(exc))
 
     @app.exception_handler(_BadQuery)
-    def _bad_query(_request: Request, exc: _BadQuery) -> JSONResponse:
+    async def _bad_query(_request: Request, exc: _BadQuery) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}: see /openapi.json for what is served"
         elif exc.status_code == 405:
