@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test test-pg lint run bench clean
+.PHONY: install test test-pg lint run bench bench-1m clean
 
 install: $(STAMP)
 
@@ -36,12 +36,16 @@ run: install
 	@$(BIN)/purdah token add make-run --db $(RUN_DB) | tail -n 1
 	$(BIN)/purdah run --serve --port $(PORT) --db $(RUN_DB)
 
-# National-scale figures, as ratios to baselines measured in the same run (bench/).
+# National-scale figures, as ratios to floors measured in the same run: every bench in
+# bench/ that takes --councillors and reports with bench/common.py, on SQLite and
+# PostgreSQL ($$PURDAH_BENCH_PG_URL, or one started by .ci/postgres on port 54337), at
+# BENCH_SCALES councillors; one table and the scaling curve, also in bench/RESULTS.md.
+BENCH_SCALES ?= 1000,10000,100000
 bench: install
-	$(BIN)/python bench/bench_store.py
-	$(BIN)/python bench/bench_import.py
-	$(BIN)/python bench/bench_http.py
-	$(BIN)/python bench/bench_health.py
+	$(BIN)/python bench/run.py --scales $(BENCH_SCALES) $(BENCH_ARGS)
+
+bench-1m: install
+	$(BIN)/python bench/run.py --scales $(BENCH_SCALES),1000000 $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check purdah tests bench

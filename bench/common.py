@@ -41,7 +41,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _time(seconds: float) -> str:
+def format_time(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} us"
     if seconds < 1:
@@ -55,8 +55,8 @@ def emit(rows: list[Row]) -> None:
     for r in rows:
         goal = f"<= {r.goal:g}x" if r.goal is not None else "-"
         print(
-            f"| {r.path} | {r.store} | {r.councillors:,} | {_time(r.seconds)} | {r.floor} | "
-            f"{_time(r.floor_seconds)} | {r.ratio:.2f}x | {goal} | {r.verdict} |"
+            f"| {r.path} | {r.store} | {r.councillors:,} | {format_time(r.seconds)} | {r.floor} | "
+            f"{format_time(r.floor_seconds)} | {r.ratio:.2f}x | {goal} | {r.verdict} |"
         )
     out = os.environ.get("PURDAH_BENCH_OUT")
     if out:

@@ -18,6 +18,7 @@ so a whole `purdah check` process stays cheap.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import threading
@@ -86,6 +87,9 @@ def real_clock() -> datetime:
 
 def _clock() -> datetime:
     return real_clock()  # looked up when called, so a test can replace real_clock
+
+
+_SERIALS = itertools.count(1)  # numbers the read-only SQLite connections (data_version)
 
 
 class Write(NamedTuple):
@@ -180,6 +184,18 @@ class Store:
         }
         return self._sqlite().execute(sql, values).fetchall()
 
+    def data_version(self) -> tuple[int, int] | None:
+        """A value that changes whenever anyone commits to the store, for caches that must
+        see every change on their next read: SQLite's `PRAGMA data_version` on this
+        thread's read-only connection (which never writes itself, so every commit is
+        another's), paired with that connection's serial number (two connections' values
+        are not comparable). A few microseconds. None on PostgreSQL, which has no such
+        cheap signal: do not cache there."""
+        if self.sqlite_path is None:
+            return None
+        conn = self._sqlite()
+        return self._local.serial, conn.execute("PRAGMA data_version").fetchone()[0]
+
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -193,6 +209,7 @@ class Store:
                 check_same_thread=True,
             )
             self._local.conn = conn
+            self._local.serial = next(_SERIALS)
         return conn
 
     def close(self) -> None:

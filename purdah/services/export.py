@@ -36,6 +36,9 @@ class Feed:
     etag: str  # strong: a hash of the bytes
     last_modified: datetime
     filename: str
+    # The bytes stay the same until this instant while the store does (when the next
+    # cancelled event drops out of the feed); None: as long as the store does.
+    valid_until: datetime | None = None
 
 
 @lru_cache(maxsize=512)
@@ -80,7 +83,8 @@ def _feed(
     periods, shown = periods_and_cancelled(windows, removed, at)
     modified = last_modified(periods, created_at.astimezone(UTC), removed, at)
     body, etag = _rendered(tuple(periods), tuple(shown), name, description, uid_prefix, who, url)
-    return Feed(body, etag, modified, filename)
+    expiries = [r.expires_at for r in removed if r.expires_at > at]
+    return Feed(body, etag, modified, filename, min(expiries) if expiries else None)
 
 
 # Plain SQL through Store.query (stdlib sqlite3 on SQLite): feeds are a hot read path.

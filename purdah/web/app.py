@@ -7,7 +7,7 @@ from `at`). Answers and JSON are exactly the CLI's (purdah.serialize).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
@@ -24,10 +24,11 @@ from purdah.decide import Action
 from purdah.errors import InputError, NotFound, PurdahError
 from purdah.services.tokens import scrub
 from purdah.store import Store
-from purdah.web.guard import LIVENESS, Guard, is_public
+from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public
 from purdah.web.settings import WebSettings
 
 CACHE_SECONDS = 3600
+FEED_CACHE_SIZE = 1024  # feeds kept in memory at once (FeedCache)
 _AT = "ISO 8601 date or datetime; Europe/London without an offset; default now"
 # What the document can say of the two strings (a date can still be impossible: 422).
 _AT_PATTERN = (
@@ -147,31 +148,34 @@ def create_app(
         docs_url=None,  # the interactive docs load scripts from a CDN; /openapi.json stays
         redoc_url=None,
     )
+    fast: list[Callable[[Request], Awaitable[Response | None]]] = []
+    app.add_middleware(FastPaths, answers=fast)  # inside the Guard (added after it)
     app.add_middleware(Guard, store=store, settings=settings)
+    feeds = FeedCache(store)
     _document_errors_and_auth(app)
 
     @app.exception_handler(NotFound)
-    def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
         return _error(404, str(exc))
 
     @app.exception_handler(InputError)
-    def _bad_input(_request: Request, exc: InputError) -> JSONResponse:
+    async def _bad_input(_request: Request, exc: InputError) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(PurdahError)
-    def _failed(_request: Request, exc: PurdahError) -> JSONResponse:
+    async def _failed(_request: Request, exc: PurdahError) -> JSONResponse:
         return _error(503, str(exc))
 
     @app.exception_handler(_BadQuery)
-    def _bad_query(_request: Request, exc: _BadQuery) -> JSONResponse:
+    async def _bad_query(_request: Request, exc: _BadQuery) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
             message = f"nothing at {request.url.path}: see /openapi.json for what is served"
         elif exc.status_code == 405:
@@ -197,10 +201,10 @@ def create_app(
         response_class=Response,
         responses=_FEED_RESPONSES,
     )
-    def council_calendar(council: str, request: Request) -> Response:
+    async def council_calendar(council: str, request: Request) -> Response:
         from purdah.services.export import council_feed
 
-        return _calendar(request, council_feed(store, council, str(request.url), now=clock()))
+        return _calendar(request, await feeds.get(request, clock(), council_feed, council))
 
     @app.get(
         "/calendars/{council}/{councillor}.ics",
@@ -208,14 +212,21 @@ def create_app(
         response_class=Response,
         responses=_FEED_RESPONSES,
     )
-    def councillor_calendar(council: str, councillor: str, request: Request) -> Response:
+    async def councillor_calendar(council: str, councillor: str, request: Request) -> Response:
         from purdah.services.export import councillor_feed
 
-        return _calendar(
-            request,
-            councillor_feed(store, f"{council}/{councillor}", str(request.url), now=clock()),
-        )
+        ref = f"{council}/{councillor}"
+        return _calendar(request, await feeds.get(request, clock(), councillor_feed, ref))
 
+    async def fast_feed(request: Request) -> Response | None:
+        """A feed FeedCache holds, answered as its route would (a miss goes to the route)."""
+        parts = request.scope["path"][len("/calendars/") : -len(".ics")].split("/")
+        if len(parts) > 2 or not all(parts):
+            return None
+        found = feeds.peek(request, clock())
+        return None if found is None else _calendar(request, found)
+
+    fast.append(fast_feed)
     if settings.public_only:
         return app
 
@@ -241,6 +252,18 @@ def create_app(
         else:
             answer = await run_in_threadpool(check, store, councillor, action, instant, now)
         return JSONResponse(check_json(answer))
+
+    async def fast_check(request: Request) -> Response | None:
+        """/api/check on SQLite, answered as its route would; any error goes to the route,
+        which raises it again for the handlers to answer."""
+        if store.sqlite_path is None:
+            return None
+        try:
+            return await api_check(request)
+        except Exception:
+            return None
+
+    fast.append(fast_check)
 
     @app.get(
         "/api/status",
@@ -370,8 +393,98 @@ def _document_errors_and_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _calendar(request: Request, feed: Any) -> Response:
-    headers = {
+class FastPaths:
+    """The hot reads answered without FastAPI's routing and dependency solving (about as
+    costly as the rest of such a request): a feed that FeedCache holds, and /api/check
+    on SQLite. It sits inside the Guard, so everything the Guard does (limits, tokens,
+    scopes, the rate limit, security headers, HEAD, the access log) applies unchanged;
+    whatever it does not answer, errors included, goes on to the routes."""
+
+    def __init__(
+        self, app: Any, answers: list[Callable[[Request], Awaitable[Response | None]]]
+    ) -> None:
+        self.app = app
+        self.answers = answers  # [feed, check] (check absent when public-only)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            answer = None
+            if path.startswith("/calendars/") and path.endswith(".ics"):
+                answer = self.answers[0]
+            elif path == CHECK_ROUTE and len(self.answers) > 1:
+                answer = self.answers[1]
+            if answer is not None:
+                response = await answer(Request(scope, receive))
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+class FeedCache:
+    """The feeds, answered from memory while nothing has changed: an entry is good while
+    nobody has committed to the store since it was made (`Store.data_version`, checked on
+    every request, so a change shows on the next one), and while the clock stays between
+    the instant it was made and its `valid_until` (when a cancelled event drops out). At
+    most FEED_CACHE_SIZE entries (emptied beyond). SQLite only, answered on the event
+    loop (a few indexed reads, cheaper than the hop to a worker thread); on PostgreSQL
+    every feed is read afresh in a worker thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._feeds: dict[tuple[Any, ...], tuple[Any, dict[str, str], Any, datetime]] = {}
+
+    def _key(self, request: Request) -> tuple[Any, ...]:
+        scope = request.scope
+        # What the feed's URL (written in its body) is made of, without building it.
+        return (
+            scope["scheme"],
+            request.headers.get("host"),
+            scope.get("root_path", ""),
+            scope["path"],
+            scope.get("query_string", b""),
+        )
+
+    def peek(self, request: Request, now: datetime) -> tuple[Any, dict[str, str]] | None:
+        """(feed, its headers) if remembered and still good, else None."""
+        version = self.store.data_version()
+        if version is None:
+            return None
+        hit = self._feeds.get(self._key(request))
+        if hit is None:
+            return None
+        feed, headers, made_version, made_at = hit
+        if (
+            made_version == version
+            and made_at <= now
+            and (feed.valid_until is None or now < feed.valid_until)
+        ):
+            return feed, headers
+        return None
+
+    async def get(
+        self, request: Request, now: datetime, make: Callable[..., Any], ref: str
+    ) -> tuple[Any, dict[str, str]]:
+        """(feed, its headers): `make(store, ref, url, now=now)` unless remembered."""
+        version = self.store.data_version()
+        if version is None:
+            feed = await run_in_threadpool(lambda: make(self.store, ref, str(request.url), now=now))
+            return feed, _feed_headers(feed)
+        found = self.peek(request, now)
+        if found is not None:
+            return found
+        key = self._key(request)
+        feed = make(self.store, ref, str(request.url), now=now)
+        headers = _feed_headers(feed)
+        if len(self._feeds) >= FEED_CACHE_SIZE:
+            self._feeds.clear()
+        self._feeds[key] = (feed, headers, version, now)
+        return feed, headers
+
+
+def _feed_headers(feed: Any) -> dict[str, str]:
+    return {
         "ETag": feed.etag,
         "Last-Modified": format_datetime(
             feed.last_modified.astimezone(UTC).replace(microsecond=0), usegmt=True
@@ -379,6 +492,10 @@ def _calendar(request: Request, feed: Any) -> Response:
         "Cache-Control": f"public, max-age={CACHE_SECONDS}",
         "Content-Disposition": f'inline; filename="{feed.filename}"',
     }
+
+
+def _calendar(request: Request, found: tuple[Any, dict[str, str]]) -> Response:
+    feed, headers = found
     if _not_modified(request, feed):
         return Response(status_code=304, headers=headers)
     return Response(feed.body, media_type="text/calendar; charset=utf-8", headers=headers)

@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from purdah.services.tokens import TOUCH_EVERY, Scope, TokenRow, authenticate, scrub, touch_token
+from purdah.services.tokens import (
+    TOUCH_EVERY,
+    Scope,
+    TokenRow,
+    authenticate,
+    hash_token,
+    scrub,
+    touch_token,
+)
 from purdah.store import Store
 from purdah.web.settings import WebSettings, access_log
 
@@ -53,6 +61,8 @@ MAX_HEADERS = 8192  # bytes of all header names and values (uvicorn cuts off at 
 MAX_HEADER_COUNT = 64
 MAX_BODY = 16384  # bytes; no route reads a body at all
 PROXY_USER_HEADER = b"x-forwarded-user"
+TOKEN_CACHE_SECONDS = 30.0  # a verified token is trusted this long at most without a read
+TOKEN_CACHE_SIZE = 1024  # tokens remembered at once (the cache is emptied beyond)
 
 # No script anywhere; the page's one <style> element and its bars' style attributes are
 # the only inline content, so styles alone are allowed inline.
@@ -100,6 +110,8 @@ class Guard:
         self.store = store
         self.settings = settings
         self._touched: dict[int, float] = {}  # token id -> monotonic time of the last touch
+        # token hash -> (row, store data version, monotonic expiry): see _cached_lookup
+        self._tokens: dict[str, tuple[TokenRow, Any, float]] = {}
         self._limiter: Any = None
         self._limit: Any = None
         if settings.rate_limit:
@@ -237,10 +249,31 @@ class Guard:
 
     async def _lookup(self, presented: str) -> TokenRow | None:
         if self.store.sqlite_path is not None:  # one indexed read: cheaper than a thread hop
-            return authenticate(self.store, presented)
+            return self._cached_lookup(presented)
+        # PostgreSQL has no cheap signal that a token was revoked: read it every time.
         import anyio.to_thread
 
         return await anyio.to_thread.run_sync(authenticate, self.store, presented)
+
+    def _cached_lookup(self, presented: str) -> TokenRow | None:
+        """A verified token is remembered for at most TOKEN_CACHE_SECONDS, and only while
+        nobody has committed to the store since (`Store.data_version`: a revoke, or any
+        other write, is seen by the very next request). Keyed by the token's hash, so the
+        cache holds no secret; unknown tokens are never remembered."""
+        version = self.store.data_version()
+        key = hash_token(presented)
+        hit = self._tokens.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[1] == version and now < hit[2]:
+            return hit[0]
+        row = authenticate(self.store, presented)
+        if row is None:
+            self._tokens.pop(key, None)
+            return None
+        if len(self._tokens) >= TOKEN_CACHE_SIZE:
+            self._tokens.clear()
+        self._tokens[key] = (row, version, now + TOKEN_CACHE_SECONDS)
+        return row
 
     async def _rate(self, principal: Principal) -> None:
         if self._limiter is None:

@@ -1,0 +1,126 @@
+"""What the HTTP service remembers between requests (feeds, verified tokens) is never
+stale: any commit to the store, by this process or another, shows on the next request,
+and a feed changes when the clock passes the expiry of a cancelled event it shows.
+
+The requests here are served on one event loop in one thread, as uvicorn serves them
+(Starlette's TestClient gives each request a thread of its own, and with it a fresh read
+connection, so nothing would be remembered there at all)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx2
+import pytest
+
+from purdah.services.elections import add_election, cancel_election
+from purdah.services.windows import REMOVED_KEPT
+from purdah.web.app import create_app
+from tests.services.helpers import set_clock
+from tests.web.conftest import NOW, bearer
+
+
+class OneLoop:
+    """An async client of the app, driven from the test on one event loop."""
+
+    def __init__(self, app: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        )
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> httpx2.Response:
+        return self.loop.run_until_complete(self.client.get(path, headers=headers))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
+@pytest.fixture
+def clock() -> dict[str, datetime]:
+    return {"at": NOW}
+
+
+@pytest.fixture
+def served(register, clock) -> Iterator[OneLoop]:
+    client = OneLoop(create_app(register, clock=lambda: clock["at"]))
+    yield client
+    client.close()
+
+
+def test_the_caches_are_used(register, tokens, served, monkeypatch):
+    import purdah.web.guard as guard
+
+    reads = {"store": 0, "token": 0}
+    real_query, real_authenticate = register.query, guard.authenticate
+
+    def query(sql: str, params: Any) -> Any:
+        reads["store"] += 1
+        return real_query(sql, params)
+
+    def authenticate(store: Any, presented: str) -> Any:
+        reads["token"] += 1
+        return real_authenticate(store, presented)
+
+    monkeypatch.setattr(register, "query", query)
+    monkeypatch.setattr(guard, "authenticate", authenticate)
+    served.get("/calendars/selston.ics")
+    before = reads["store"]
+    served.get("/calendars/selston.ics")
+    served.get("/calendars/selston.ics", {"If-None-Match": '"x"'})
+    assert reads["store"] == before  # no read at all: the store's data version is a pragma
+    served.get("/livez", bearer(tokens["check"]))  # public: the token is not even looked at
+    assert reads["token"] == 0
+    served.get("/api/check?councillor=selston/jane-doe", bearer(tokens["check"]))
+    for thread in threading.enumerate():  # its last use is recorded (a write) once
+        if thread.name == "purdah-token-touch":
+            thread.join()
+    served.get("/api/check?councillor=selston/jane-doe", bearer(tokens["check"]))
+    looked_up = reads["token"]
+    served.get("/api/check?councillor=selston/jane-doe", bearer(tokens["check"]))
+    served.get("/api/check?councillor=selston/jane-doe", bearer(tokens["check"]))
+    assert reads["token"] == looked_up == 2
+
+
+def test_a_token_revoked_by_another_process_is_refused_on_the_next_request(
+    register, tokens, served
+):
+    for _ in range(3):  # answered from memory after the first
+        assert served.get("/api/status", bearer(tokens["read"])).status_code == 200
+    with sqlite3.connect(register.sqlite_path) as other:  # not through this store at all
+        other.execute("DELETE FROM api_token WHERE name = 'clerk'")
+    other.close()
+    assert served.get("/api/status", bearer(tokens["read"])).status_code == 401
+    # and a token that was never valid is never remembered as one
+    assert served.get("/api/status", bearer("purdah_" + "B" * 43)).status_code == 401
+
+
+def test_a_feed_changes_on_the_request_after_a_change(register, served):
+    first = served.get("/calendars/selston.ics")
+    same = served.get("/calendars/selston.ics")
+    assert same.content == first.content and same.headers["etag"] == first.headers["etag"]
+    add_election(set_clock(register, NOW), "local.selston.2031-05-01", nation="ENG")
+    changed = served.get("/calendars/selston.ics", {"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != first.headers["etag"]
+    assert b"2031" in changed.content
+
+
+def test_a_feed_changes_when_a_cancelled_event_expires(register, served, clock):
+    # Cancelled before its period began: published as cancelled until it expires.
+    cancel_election(set_clock(register, NOW), "pcc.nottinghamshire.2028-05-04")
+    shown = served.get("/calendars/selston.ics")
+    assert b"STATUS:CANCELLED" in shown.content
+    assert served.get("/calendars/selston.ics").headers["etag"] == shown.headers["etag"]
+    clock["at"] = NOW + REMOVED_KEPT + timedelta(days=800)  # past its expiry
+    later = served.get("/calendars/selston.ics")
+    assert b"STATUS:CANCELLED" not in later.content
+    assert later.headers["etag"] != shown.headers["etag"]
+    clock["at"] = NOW  # and back: what was made later is not used for an earlier instant
+    assert served.get("/calendars/selston.ics").content == shown.content
