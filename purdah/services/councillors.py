@@ -75,7 +75,7 @@ def edit_councillor(
                 sa.update(councillor_t)
                 .where(P.id == row.id)
                 # changed_at: reconcile reads it to find who changed since its last run
-                .values({k: new for k, (_, new) in changed.items()}, changed_at=now)
+                .values({k: new for k, (_, new) in changed.items()} | {"changed_at": now})
             )
             detail = "; ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
             audit = record(conn, now, actor, "councillor edit", ref, detail)
