@@ -279,7 +279,7 @@ class Runner:
             self.tick,
             "date",
             run_date=_wall() + delay,
-            args=(f"retry of {base}", due, full),
+            args=(f"retry of {base}", due, *((True,) if full else ())),  # a sweep stays one
             id=RETRY_JOB,
             replace_existing=True,
         )

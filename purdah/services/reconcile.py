@@ -38,6 +38,7 @@ write that reconciles) switches flags at now, never at an instant before it was 
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -210,11 +211,11 @@ def reconcile_in(
     people = _load_people(conn, single)
     changes = _decide_singly(people, missed, inputs, now)
     written, audit_ids = changes, None
+    refs: dict[int, str] = {}
     if not dry_run:
-        written, audit_ids = _write(conn, now, actor, people, changes, batch, missed, inputs)
+        written, audit_ids, refs = _write(conn, now, actor, people, changes, batch, missed, inputs)
         _set_last_run(conn, mark, now)
-    written.sort(key=lambda c: (c.at, c.councillor_id, c.flag))
-    refs = _refs(conn, {c.councillor_id for c in written})
+    refs |= _refs(conn, {c.councillor_id for c in changes})  # those decided one by one
     fixed = None
     if scope.full and incremental is not None and not dry_run:
         fixed = _missed_by_incremental(conn, written, incremental)
@@ -250,31 +251,45 @@ def _require_lock(conn: Connection) -> None:
 # -- step 1: what is due ---------------------------------------------------------------
 
 
+_TOUCHED_COUNCILS = (
+    'SELECT council_id FROM "window" WHERE start > :since AND start <= :now '
+    'UNION SELECT council_id FROM "window" WHERE "end" > :since AND "end" <= :now '
+    'UNION SELECT council_id FROM "window" WHERE changed_at >= :since '
+    "UNION SELECT council_id FROM removed_window WHERE removed_at >= :since"
+)
+_TOUCHED_PEOPLE = (
+    "SELECT councillor_id FROM exemption WHERE start > :since AND start <= :now "
+    'UNION SELECT councillor_id FROM exemption WHERE "end" > :since AND "end" <= :now '
+    "UNION SELECT councillor_id FROM exemption WHERE created_at >= :since "
+    "UNION SELECT id FROM councillor WHERE created_at >= :since "
+    "UNION SELECT id FROM councillor WHERE changed_at >= :since"
+)
+
+
 def _touched(conn: Connection, since: datetime, now: datetime) -> Scope:
     """The councils and councillors a boundary in (since, now] or a write since `since`
-    touched. Writes are matched from `since` inclusive: two writes may share an instant."""
+    touched (every column read is indexed). A write stamped at `since` itself was
+    reconciled by the run that set the mark (every write that stamps reconciles in its
+    own transaction, and the mark's run at that instant was the last), so from a later
+    instant the stamps are matched after `since`; at the same instant (two writes may
+    share one) from `since` inclusive. Plain driver SQL: this is the idle tick's cost."""
+    convert = db_instant(conn.dialect.name)
+    params = {"since": convert(since), "now": convert(now)}
+    found = []
+    for sql in (_TOUCHED_COUNCILS, _TOUCHED_PEOPLE):
+        if since < now:
+            sql = sql.replace(">= :since", "> :since")
+        cursor = conn.exec_driver_sql(_driver(conn, sql), params).cursor
+        assert cursor is not None
+        found.append(frozenset(row[0] for row in cursor.fetchall()))
+    return Scope(found[0], found[1], full=False)
 
-    def between(column: Any) -> Any:
-        return sa.and_(column > since, column <= now)
 
-    councils = sa.union(
-        sa.select(W.council_id).where(between(W.start)),
-        sa.select(W.council_id).where(between(W.end)),
-        sa.select(W.council_id).where(W.changed_at >= since),
-        sa.select(R.council_id).where(R.removed_at >= since),
-    )
-    people = sa.union(
-        sa.select(X.councillor_id).where(between(X.start)),
-        sa.select(X.councillor_id).where(between(X.end)),
-        sa.select(X.councillor_id).where(X.created_at >= since),
-        sa.select(P.id).where(P.created_at >= since),
-        sa.select(P.id).where(P.changed_at >= since),
-    )
-    return Scope(
-        frozenset(conn.execute(councils).scalars()),
-        frozenset(conn.execute(people).scalars()),
-        full=False,
-    )
+def _driver(conn: Connection, sql: str) -> str:
+    """`:name` parameters in the driver's style (sqlite3 takes them as they are)."""
+    if conn.dialect.name == "postgresql":
+        return re.sub(r":(\w+)", r"%(\1)s", sql)
+    return sql
 
 
 def _scope(
@@ -296,17 +311,36 @@ def _scope(
         reason = "clock behind the last run"
     else:
         assert incremental is not None
-        return Scope(incremental.councils, incremental.people - _in(conn, incremental), False)
+        return _by_council(conn, incremental)
     every = frozenset(conn.execute(sa.select(council_t.c.id)).scalars())
     return Scope(every, frozenset(), True, reason)
 
 
-def _in(conn: Connection, scope: Scope) -> frozenset[int]:
-    """The councillors of `scope.people` whose council is already reconciled whole."""
-    if not scope.people or not scope.councils:
-        return frozenset()
-    rows = conn.execute(sa.select(P.id, P.council_id).where(P.id.in_(scope.people)))
-    return frozenset(pid for pid, cid in rows if cid in scope.councils)
+def _council_of(conn: Connection, ids: Iterable[int]) -> dict[int, int]:
+    """Councillor id -> council id, for `ids` (many: the whole table is read)."""
+    wanted = sorted(ids)
+    if not wanted:
+        return {}
+    if len(wanted) > _FEW:
+        sql, params = "SELECT id, council_id FROM councillor", ()
+    else:
+        sql = f"SELECT id, council_id FROM councillor WHERE id IN ({', '.join(map(str, wanted))})"
+        params = ()
+    cursor = conn.exec_driver_sql(sql, params).cursor
+    assert cursor is not None
+    found = set(wanted)
+    return {pid: cid for pid, cid in cursor.fetchall() if pid in found}
+
+
+def _by_council(conn: Connection, scope: Scope) -> Scope:
+    """Councillors due on their own whose council is due whole are left to it; and when
+    many are due on their own (a register imported), their councils are due whole."""
+    council_of = _council_of(conn, scope.people)
+    councils = scope.councils
+    if len(scope.people) > _FEW:
+        councils = councils | frozenset(council_of.values())
+    people = frozenset(pid for pid in scope.people if council_of.get(pid) not in councils)
+    return Scope(councils, people, False)
 
 
 def _missed(conn: Connection, since: datetime, now: datetime) -> Missed:
@@ -351,15 +385,7 @@ _FEW = 2000  # up to this many ids go in an IN list; more, and the whole range i
 
 def _inputs(conn: Connection, scope: Scope, since: datetime, now: datetime) -> Inputs:
     """The windows and exemptions of (since, now] for what is being reconciled."""
-    people_councils: set[int] = set()
-    if scope.people:
-        ids = sorted(scope.people)
-        for start in range(0, len(ids), _FEW):
-            people_councils.update(
-                conn.execute(
-                    sa.select(P.council_id).where(P.id.in_(ids[start : start + _FEW]))
-                ).scalars()
-            )
+    people_councils = set(_council_of(conn, scope.people).values())
     councils = scope.councils | people_councils
     spans_q = spans_query().add_columns(W.changed_at).where(W.end > since, W.start <= now)
     if len(councils) <= _FEW:
@@ -518,15 +544,16 @@ def _write(
     batch: Split,
     missed: Missed,
     inputs: Inputs,
-) -> tuple[list[Change], tuple[int, int] | None]:
+) -> tuple[list[Change], tuple[int, int] | None, dict[int, str]]:
     """Switch the flags (the councillors decided one by one, then the councils decided
-    once), stage every change, and write the audit: the changes written and the range of
-    audit ids."""
+    once), stage every change, and write the audit: the changes written, the range of
+    audit ids, and the refs of the councillors decided once."""
     staged = _Stage(conn, now, actor)
     staged.singles(people, changes)
     staged.batches(batch, missed, inputs, people)
     audit_ids = _insert_audit(conn, now, actor)
-    return staged.changes_written(), audit_ids
+    written, refs = staged.changes_written()
+    return written, audit_ids, refs
 
 
 class _Stage:
@@ -634,18 +661,25 @@ class _Stage:
         if staged:
             _switch(self.conn, self.step, staged, self.recorded)
 
-    def changes_written(self) -> list[Change]:
-        """Every change staged: those decided one by one, and the set-based ones."""
+    def changes_written(self) -> tuple[list[Change], dict[int, str]]:
+        """Every change staged (those decided one by one, then the set-based ones, each
+        in order), and the COUNCIL/SLUG of the set-based ones' councillors."""
         changes = list(self.singles_staged)
+        refs: dict[int, str] = {}
         instants: dict[Any, datetime] = {}
-        rows = self.run(
-            "SELECT councillor_id, old_post, old_promote, new_post, new_promote, post_cause, "
-            f"promote_cause, at FROM {_CHANGE} WHERE step > 0"
-        )
-        for pid, old_post, old_promote, new_post, new_promote, post_why, promote_why, at in rows:
+        cursor = self.run(
+            "SELECT c.councillor_id, c.old_post, c.old_promote, c.new_post, c.new_promote, "
+            "c.post_cause, c.promote_cause, c.at, k.slug, p.slug "
+            f"FROM {_CHANGE} c JOIN councillor p ON p.id = c.councillor_id "
+            "JOIN council k ON k.id = p.council_id WHERE c.step > 0 ORDER BY c.seq"
+        ).cursor
+        assert cursor is not None
+        for row in cursor.fetchall():
+            pid, old_post, old_promote, new_post, new_promote, post_why, promote_why, at = row[:8]
             when = instants.get(at)
             if when is None:
                 when = instants[at] = as_instant(at)
+            refs[pid] = f"{row[8]}/{row[9]}"
             if old_post != new_post:
                 changes.append(
                     Change(pid, "may_post", bool(old_post), bool(new_post), when, post_why)
@@ -656,7 +690,9 @@ class _Stage:
                         pid, "may_promote", bool(old_promote), bool(new_promote), when, promote_why
                     )
                 )
-        return changes
+        if self.singles_staged and len(changes) > len(self.singles_staged):
+            changes.sort(key=lambda c: (c.at, c.councillor_id, c.flag))  # both: in time order
+        return changes, refs
 
 
 def _switch(conn: Connection, step: int, staged: int, recorded: Any) -> None:
@@ -731,14 +767,15 @@ def _insert_audit(conn: Connection, now: datetime, actor: str) -> tuple[int, int
     ).rowcount
     if not inserted:
         return None
-    after = conn.exec_driver_sql("SELECT max(id) FROM flag_change").scalar()
-    assert isinstance(before, int) and isinstance(after, int)
-    if after - before != inserted:
+    first, last, count = conn.exec_driver_sql(
+        f"SELECT min(id), max(id), count(*) FROM flag_change WHERE id > {marker}", (before,)
+    ).one()
+    if count != inserted or last - first + 1 != inserted:
         raise ConcurrentWrite(
-            f"the audit gained {after - before} rows for the {inserted} this write inserted: "
+            f"the audit gained {count} rows for the {inserted} this write inserted: "
             "another writer wrote under the lock; nothing recorded; retry"
         )
-    return before + 1, after
+    return int(first), int(last)
 
 
 def _set_last_run(conn: Connection, mark: str | None, now: datetime) -> None:
