@@ -39,6 +39,7 @@ run: install
 # National-scale figures, as ratios to baselines measured in the same run (bench/).
 bench: install
 	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_reconcile.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_health.py

@@ -40,9 +40,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -58,7 +58,6 @@ from purdah.models import (
     removed_window_t,
     window_t,
 )
-from purdah.services.windows import span_of, spans_query
 from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, as_instant, db_instant
 
 log = logging.getLogger("purdah.reconcile")
@@ -387,16 +386,12 @@ def _inputs(conn: Connection, scope: Scope, since: datetime, now: datetime) -> I
     """The windows and exemptions of (since, now] for what is being reconciled."""
     people_councils = set(_council_of(conn, scope.people).values())
     councils = scope.councils | people_councils
-    spans_q = spans_query().add_columns(W.changed_at).where(W.end > since, W.start <= now)
-    if len(councils) <= _FEW:
-        spans_q = spans_q.where(W.council_id.in_(councils))
     spans: _Spans = defaultdict(list)
     known_spans: _Spans = defaultdict(list)
-    for row in conn.execute(spans_q):
-        span = span_of(row)
-        spans[row.council_id].append(span)
-        if row.changed_at is None or row.changed_at <= since:
-            known_spans[row.council_id].append(span)
+    for council_id, span, changed_at in _spans(conn, councils, since, now):
+        spans[council_id].append(span)
+        if changed_at is None or changed_at <= since:
+            known_spans[council_id].append(span)
     grants_q = sa.select(exemption_t, P.council_id).join_from(
         exemption_t, councillor_t, X.councillor_id == P.id
     )
@@ -411,6 +406,62 @@ def _inputs(conn: Connection, scope: Scope, since: datetime, now: datetime) -> I
         if row.created_at <= since:
             known_grants[row.councillor_id].append(grant)
     return Inputs(spans, grants, known_spans, known_grants)
+
+
+_SPANS = (
+    'SELECT w.council_id, e.election_id, w.start, w."end", w.ward, w.start_basis, '
+    "w.end_basis, w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, "
+    'w.run_up_note, e.notice, w.changed_at FROM "window" w JOIN election e '
+    'ON e.id = w.election_pk WHERE w."end" > :since AND w.start <= :now'
+)
+
+
+def _spans(
+    conn: Connection, councils: frozenset[int], since: datetime, now: datetime
+) -> Iterator[tuple[int, Span, datetime | None]]:
+    """The windows of (since, now] (of `councils`, or all when many) as `Span`s, read with
+    the driver: many share their instants and dates, each converted once."""
+    convert = db_instant(conn.dialect.name)
+    sql = _SPANS
+    if len(councils) <= _FEW:
+        sql += f" AND w.council_id IN ({', '.join(map(str, sorted(councils))) or 'NULL'})"
+    cursor = conn.exec_driver_sql(
+        _driver(conn, sql), {"since": convert(since), "now": convert(now)}
+    ).cursor
+    assert cursor is not None
+    seen: dict[Any, Any] = {None: None}
+
+    def instant(value: Any) -> Any:
+        found = seen.get(value, seen)
+        if found is seen:
+            found = seen[value] = as_instant(value)
+        return found
+
+    def day(value: Any) -> Any:
+        if isinstance(value, str):
+            found = seen.get(value, seen)
+            if found is seen:
+                found = seen[value] = date.fromisoformat(value)
+            return found
+        return value
+
+    for row in cursor.fetchall():
+        span = Span(
+            row[1],
+            instant(row[2]),
+            instant(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            bool(row[7]),
+            row[8],
+            row[9],
+            instant(row[10]),
+            day(row[11]),
+            row[12],
+            day(row[13]),
+        )
+        yield row[0], span, instant(row[14])
 
 
 @dataclass(frozen=True)
