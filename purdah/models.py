@@ -63,7 +63,10 @@ class CouncilArea(SQLModel, table=True):
 
 
 class Councillor(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("council_id", "slug"),)
+    __table_args__ = (
+        sa.UniqueConstraint("council_id", "slug"),
+        sa.Index("ix_councillor_created_at", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
     slug: str
@@ -78,6 +81,9 @@ class Councillor(SQLModel, table=True):
     created_at: datetime = _instant()
     # Left office (`councillor remove`): no longer listed or switched; history kept.
     left_at: datetime | None = _instant(default=None)
+    # When a decision input of the row (ward, agreement to post) was last written, or it
+    # was added: reconcile reads it to find who changed since its last run.
+    changed_at: datetime | None = _instant(default=None, index=True)
 
 
 class Election(SQLModel, table=True):
@@ -114,6 +120,10 @@ class Window(SQLModel, table=True):
         sa.UniqueConstraint("council_id", "election_pk"),
         sa.Index("ix_window_council_span", "council_id", "start", "end"),
         sa.Index("ix_window_council_watch", "council_id", "watch_from"),
+        # reconcile: boundaries and changes since its last run
+        sa.Index("ix_window_start", "start"),
+        sa.Index("ix_window_end", "end"),
+        sa.Index("ix_window_changed_at", "changed_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="council.id", ondelete="CASCADE")
@@ -145,6 +155,7 @@ class RemovedWindow(SQLModel, table=True):
     history, and the feed's Last-Modified never goes back)."""
 
     __tablename__ = "removed_window"
+    __table_args__ = (sa.Index("ix_removed_window_removed_at", "removed_at"),)
     id: int | None = Field(default=None, primary_key=True)
     window_id: int  # the removed window's id: the feed's UID was built from it
     council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
@@ -162,6 +173,11 @@ class RemovedWindow(SQLModel, table=True):
 
 
 class Exemption(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_exemption_start", "start"),
+        sa.Index("ix_exemption_end", "end"),
+        sa.Index("ix_exemption_created_at", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     councillor_id: int = Field(foreign_key="councillor.id", index=True, ondelete="CASCADE")
     action: str  # promote or post

@@ -2,7 +2,9 @@
 
 Jobs live in memory; the database holds all state, so stopping and starting at any
 moment loses nothing: every tick reconciles as of now and catches up what it missed.
-- reconcile at start-up, every `interval` minutes, and at 00:00:05 Europe/London;
+- reconcile at start-up, every `interval` minutes, and at 00:00:05 Europe/London; a tick
+  reconciles what changed since the last run, and the start-up and midnight ones sweep
+  every council (a safety net: they log how many flags they fixed, which should be 0);
 - reconcile at the exact next window or exemption boundary, re-planned after every
   reconcile (a date job that fell due while the process was down is simply dropped by
   APScheduler 3; correctness never depends on it, the start-up tick heals everything);
@@ -56,6 +58,25 @@ RETRY_MAX = timedelta(minutes=5)
 
 def _now() -> datetime:
     return datetime.now(LONDON)
+
+
+def _log_sweep(reason: str, result: ReconcileResult) -> None:
+    """A full sweep says how many flags it fixed that the incremental path had missed."""
+    if result.fixed is None:
+        log.info(
+            "full sweep (%s; %s): %d councils reconciled; no earlier run to compare with",
+            reason,
+            result.full_reason,
+            result.councils,
+        )
+        return
+    (log.error if result.fixed else log.info)(
+        "full sweep (%s): %d councils reconciled; %d flag changes fixed that the "
+        "incremental reconcile had missed",
+        reason,
+        result.councils,
+        result.fixed,
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -164,16 +185,21 @@ class Runner:
         self._watch_failing = False
         self._lock = threading.Lock()  # the switching lock: reconcile and planning only
 
-    def tick(self, reason: str = "tick", due: datetime | None = None) -> ReconcileResult | None:
-        """Reconcile as of now and re-plan. `due` is the boundary a boundary job was planned
-        for (its lateness is measured). A failure is logged and retried with back-off;
-        it returns None."""
+    def tick(
+        self, reason: str = "tick", due: datetime | None = None, full: bool = False
+    ) -> ReconcileResult | None:
+        """Reconcile as of now (what changed since the last run, or with `full` every
+        council) and re-plan. `due` is the boundary a boundary job was planned for (its
+        lateness is measured). A failure is logged and retried with back-off; it returns
+        None."""
         with self._lock:
             started = time.perf_counter()
             try:
-                result = reconcile(self.store, actor=f"scheduler ({reason})", skip_if_busy=True)
+                result = reconcile(
+                    self.store, actor=f"scheduler ({reason})", skip_if_busy=True, full=full
+                )
             except Exception as exc:
-                self._retry_later(reason, due, exc)
+                self._retry_later(reason, due, exc, full)
                 return None
             now = result.at
             seconds = time.perf_counter() - started
@@ -202,6 +228,8 @@ class Runner:
                     len(result.changes),
                     result.replayed,
                 )
+            if result.full and not result.skipped:
+                _log_sweep(reason, result)
             self._count(result, seconds, now, due)
             if self.failures:
                 log.info("reconcile works again after %d failed attempts", self.failures)
@@ -228,7 +256,9 @@ class Runner:
                 m.boundary_lateness_seconds += lateness
                 m.last_boundary_lateness_seconds = lateness
 
-    def _retry_later(self, reason: str, due: datetime | None, exc: Exception) -> timedelta:
+    def _retry_later(
+        self, reason: str, due: datetime | None, exc: Exception, full: bool = False
+    ) -> timedelta:
         """Log the failure and plan the retry; returns its delay."""
         self.failures += 1
         with self.metrics.lock:
@@ -249,7 +279,7 @@ class Runner:
             self.tick,
             "date",
             run_date=_wall() + delay,
-            args=(f"retry of {base}", due),
+            args=(f"retry of {base}", due, *((True,) if full else ())),  # a sweep stays one
             id=RETRY_JOB,
             replace_existing=True,
         )
@@ -378,7 +408,7 @@ class Runner:
         scheduler.add_job(
             self.tick,
             CronTrigger(hour=0, minute=0, second=5, timezone=LONDON),
-            args=("midnight",),
+            args=("midnight", None, True),
             id="purdah-midnight",
             replace_existing=True,
         )
@@ -440,7 +470,7 @@ class Runner:
         scheduler.start()
         try:
             if not stop.is_set():
-                self.tick("start-up")
+                self.tick("start-up", full=True)
             stop.wait()
         finally:
             scheduler.shutdown(wait=True)

@@ -220,6 +220,10 @@ def reconcile_json(result: Any) -> dict[str, Any]:
         "boundaries_caught_up": result.replayed,
         "skipped": result.skipped,
         "dry_run": result.dry_run,
+        # every council swept (why), and the changes the incremental path had missed
+        "full": result.full,
+        "full_reason": result.full_reason or None,
+        "fixed": result.fixed,
     }
 
 

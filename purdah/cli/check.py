@@ -133,19 +133,29 @@ def status(council_slug: str | None, at: str | None, db: str | None, as_json: bo
 
 @click.command()
 @dry_run_at_option
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Sweep every council, not only what changed since the last run, and say how "
+    "many flags it fixed that the incremental reconcile had missed (should be 0).",
+)
 @db_option
 @json_option
-def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
+def reconcile(at: str | None, full: bool, db: str | None, as_json: bool) -> None:
     """Switch every councillor's flags to what the windows say now (idempotent).
 
-    With --at WHEN it is a dry run: what a reconcile at WHEN would switch, written
-    nowhere. Exit 3 if another process held the write lock for the whole wait."""
+    It reconciles what changed since the last run (boundaries passed, windows,
+    exemptions and councillors written); --full sweeps every council. With --at WHEN it
+    is a dry run: what a reconcile at WHEN would switch, written nowhere. Exit 3 if
+    another process held the write lock for the whole wait."""
     from purdah.serialize import reconcile_json
     from purdah.services.reconcile import reconcile as reconcile_service
     from purdah.services.reconcile import reconcile_dry_run
 
     store = open_db(db)
-    result = reconcile_dry_run(store, resolve_at(at)) if at else reconcile_service(store)
+    if at and full:
+        raise click.UsageError("--at is a dry run that already sweeps every council: drop --full")
+    result = reconcile_dry_run(store, resolve_at(at)) if at else reconcile_service(store, full=full)
     if as_json:
         echo_json(reconcile_json(result))
         return
@@ -160,6 +170,18 @@ def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
         )
         return
     click.echo(f"reconciled at {instant(result.at)}: {changes}{caught}")
+    if result.full:
+        if result.fixed is None:
+            click.echo(
+                f"full sweep ({result.full_reason}) of {plural(result.councils, 'council')}: "
+                "no earlier reconcile to compare with"
+            )
+        else:
+            click.echo(
+                f"full sweep of {plural(result.councils, 'council')}: "
+                f"{plural(result.fixed, 'flag change')} fixed that the incremental reconcile "
+                "had missed"
+            )
 
 
 @click.command()

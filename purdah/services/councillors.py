@@ -74,7 +74,8 @@ def edit_councillor(
             conn.execute(
                 sa.update(councillor_t)
                 .where(P.id == row.id)
-                .values({k: new for k, (_, new) in changed.items()})
+                # changed_at: reconcile reads it to find who changed since its last run
+                .values({k: new for k, (_, new) in changed.items()} | {"changed_at": now})
             )
             detail = "; ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
             audit = record(conn, now, actor, "councillor edit", ref, detail)
@@ -86,7 +87,9 @@ def remove_councillor(store: Store, ref: str, *, actor: str) -> CouncillorChange
     """Left office: no longer listed, checked or switched; their flag history is kept."""
     with store.write() as (conn, now):
         row = _current(conn, ref)
-        conn.execute(sa.update(councillor_t).where(P.id == row.id).values(left_at=now))
+        conn.execute(
+            sa.update(councillor_t).where(P.id == row.id).values(left_at=now, changed_at=now)
+        )
         audit = record(conn, now, actor, "councillor remove", ref, f"left office ({row.name})")
         result = reconcile_in(conn, now)
     return CouncillorChange(ref, {"left_at": (None, now)}, audit, result)

@@ -340,6 +340,7 @@ def _insert_councillors(
                 "may_promote": True,
                 "flags_at": now,
                 "created_at": now,
+                "changed_at": now,  # reconcile reads it: who changed since its last run
             }
             for slug, name, ward, role, agreed in rows
         ],
