@@ -102,12 +102,25 @@ def _registered_areas(conn: Connection) -> set[str]:
     return known
 
 
+def _registered_among(conn: Connection, values: Iterable[str]) -> set[str]:
+    """Which of `values` are registered areas (as _registered_areas, read for them only)."""
+    wanted = sorted(set(values))
+    E = election_t.c
+    known = set(conn.execute(sa.select(C.slug).where(C.slug.in_(wanted))).scalars())
+    known |= set(conn.execute(sa.select(A.area).where(A.area.in_(wanted)).distinct()).scalars())
+    known |= set(conn.execute(sa.select(E.area).where(E.area.in_(wanted)).distinct()).scalars())
+    return known
+
+
 @dataclass(frozen=True)
 class Known:
     """What a batch of checks compares against, read once."""
 
     register: AreaRegister
     registered: frozenset[str]
+    # Every registered area (else only those among the values checked: suggestions for
+    # an unknown one then read the rest).
+    complete: bool = True
 
 
 def known_areas(conn: Connection, also: Iterable[str] = ()) -> Known:
@@ -128,7 +141,11 @@ def check_areas(
     An alias (a gov.uk slug, a GSS or register code) becomes the area's key; an abolished
     council is refused with its successor's key. `allow_new` (the clerk's explicit
     --new-area) accepts an unknown slug as it is: an authority newer than the register."""
-    known = known or known_areas(conn, also)
+    areas = list(areas)
+    if known is None:  # one command's few areas: look up only those
+        values = [a.strip().lower() for a in areas]
+        among = _registered_among(conn, values) | set(also) | set(_NATION_KEYS)
+        known = Known(register_for(conn), frozenset(among), complete=False)
     register, registered = known.register, known.registered
     out: list[str] = []
     errors: list[str] = []
@@ -158,7 +175,8 @@ def check_areas(
         if allow_new:
             out.append(value)
             continue
-        close = register.suggest(value, registered)
+        everything = registered if known.complete else _registered_areas(conn) | registered
+        close = register.suggest(value, everything)
         hint = f"did you mean {' or '.join(close)}?" if close else "see 'purdah council find'"
         errors.append(f"unknown {what} {raw!r}: {hint}{_NEW_AREA_HINT}")
     if errors:
@@ -379,7 +397,7 @@ def edit_council(
     it lies within (each added area checked). Windows and flags follow at once."""
     from purdah.services.reconcile import reconcile_in
     from purdah.services.register import SCOPES, council_id, parse_start_policy
-    from purdah.services.windows import recompute_windows
+    from purdah.services.windows import Scope, recompute_windows
     from purdah.timetable import EndPolicy
 
     if start_policy is not None:
@@ -432,7 +450,7 @@ def edit_council(
                 conn.execute(
                     sa.insert(council_area_t), [{"council_id": cid, "area": k} for k in fresh_keys]
                 )
-        recompute_windows(conn, now)
+        recompute_windows(conn, now, Scope.of(councils=[cid]))
         reconcile_in(conn, now)
         final = values.get("slug", slug.strip().lower())
     return show_council(store, final)
@@ -444,7 +462,7 @@ def remove_council(store: Store, slug: str, *, force: bool) -> Removed:
     marked so that no window covers them)."""
     from purdah.services.reconcile import reconcile_in
     from purdah.services.register import council_id
-    from purdah.services.windows import recompute_windows
+    from purdah.services.windows import Scope, recompute_windows
 
     with store.write() as (conn, now):
         cid = council_id(conn, slug)
@@ -471,7 +489,7 @@ def remove_council(store: Store, slug: str, *, force: bool) -> Removed:
             conn.execute(sa.delete(council_area_t).where(A.council_id == cid))
         else:
             conn.execute(sa.delete(council_t).where(C.id == cid))
-        recompute_windows(conn, now)
+        recompute_windows(conn, now, Scope.of(councils=[cid]))
         reconcile_in(conn, now)
     return Removed(slug, int(count), bool(count))
 

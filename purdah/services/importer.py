@@ -29,7 +29,14 @@ from purdah.models import council_t, election_t
 from purdah.polls import check_poll_can_exist
 from purdah.services.elections import record_feed_notice
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.windows import WindowChanges, extra_days, recompute_windows
+from purdah.services.windows import (
+    Scope,
+    WindowChanges,
+    changed_elections,
+    election_inputs,
+    extra_days,
+    recompute_windows,
+)
 from purdah.store import Store
 from purdah.timetable import compute_timetable
 from purdah.words import plural
@@ -256,9 +263,13 @@ def import_sources(
         raise NothingImported(_why_nothing(report, options))
     try:
         with store.write() as (conn, now):
+            touched: set[int] = set()  # elections whose windows may change
             for read in reads:
                 try:
-                    _apply(conn, read, report, now, force)
+                    before = election_inputs(conn, E.source == read.source)
+                    _apply(conn, read, report, now, force, touched)
+                    after = election_inputs(conn, E.source == read.source)
+                    touched |= changed_elections(before, after)
                 except SourceShrank as exc:
                     if not unplaced.get(read.source):
                         raise
@@ -274,7 +285,7 @@ def import_sources(
                         exc.before,
                         exc.present,
                     ) from None
-            report.windows = recompute_windows(conn, now)
+            report.windows = recompute_windows(conn, now, Scope.of(elections=touched))
             report.reconcile = reconcile_in(conn, now, actor="import")
             if progress is not None:
                 progress(len(locations) + 1, len(locations) + 1)
@@ -378,7 +389,16 @@ def _council_nation(store: Store, council: str | None) -> str | None:
     return str(nation)
 
 
-def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, force: bool) -> None:
+def _apply(
+    conn: Connection,
+    read: _Read,
+    report: ImportReport,
+    now: datetime,
+    force: bool,
+    touched: set[int],
+) -> None:
+    """Apply one source's polls and notices; the ids of elections of other sources whose
+    notice date it may set are added to `touched` (its own are found by the caller)."""
     existing = {
         row.source_uid: row
         for row in conn.execute(sa.select(election_t).where(E.source == read.source))
@@ -440,7 +460,7 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
                 )
             )
     for notice in read.notices:
-        _apply_notice(conn, read.source, notice, report, now)
+        _apply_notice(conn, read.source, notice, report, now, touched)
 
 
 def _nation_for(conn: Connection, poll: Poll) -> str | None:
@@ -632,7 +652,12 @@ def _apply_poll(
 
 
 def _apply_notice(
-    conn: Connection, source: str, notice: Notice, report: ImportReport, now: datetime
+    conn: Connection,
+    source: str,
+    notice: Notice,
+    report: ImportReport,
+    now: datetime,
+    touched: set[int],
 ) -> None:
     day = notice.occurrence.poll_date  # the notice event's own date
     query = sa.select(election_t).where(E.poll_date > day, E.status.not_in(INACTIVE))
@@ -661,6 +686,7 @@ def _apply_notice(
             )
         )
         return
+    touched.add(match.id)
     kept = record_feed_notice(conn, match, day, source, now)
     if kept:
         report.warnings.append(f"{source}: event {notice.occurrence.uid!r}: {kept}")

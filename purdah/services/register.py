@@ -15,7 +15,7 @@ from purdah.errors import InputError, NotFound
 from purdah.models import council_area_t, council_t, councillor_t, meta_t
 from purdah.refs import split_ref
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.windows import WindowChanges, recompute_windows
+from purdah.services.windows import Scope, WindowChanges, recompute_windows
 from purdah.store import DEFAULT_START_POLICY_KEY, Store
 from purdah.timetable import EndPolicy, StartPolicy
 
@@ -175,7 +175,7 @@ def set_start_policy(store: Store, slug: str, policy: str) -> PolicyChange:
         cid = council_id(conn, slug)
         old = conn.execute(sa.select(C.start_policy).where(C.id == cid)).scalar_one()
         conn.execute(sa.update(council_t).where(C.id == cid).values(start_policy=chosen.value))
-        windows = recompute_windows(conn, now)
+        windows = recompute_windows(conn, now, Scope.of(councils=[cid]))
         result = reconcile_in(conn, now)
     return PolicyChange(slug.strip().lower(), str(old), chosen.value, windows, result)
 
@@ -214,6 +214,7 @@ def _insert_councils(
             "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
         )
     rows = checked
+    added: list[int] = []
     for row in rows:
         new_id = conn.execute(
             sa.insert(council_t).values(
@@ -228,11 +229,12 @@ def _insert_councils(
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        added.append(new_id)
         if row.within:
             conn.execute(
                 sa.insert(council_area_t), [{"council_id": new_id, "area": a} for a in row.within]
             )
-    recompute_windows(conn, now)
+    recompute_windows(conn, now, Scope.of(councils=added))
     reconcile_in(conn, now)
     return rows
 
