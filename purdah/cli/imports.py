@@ -180,8 +180,7 @@ def render_import(report: Any) -> None:
     if len(report.warnings) > 10:
         click.echo(f"  ... and {len(report.warnings) - 10} more warnings (--json lists them)")
     if report.windows and not report.dry_run:
-        w = report.windows
-        click.echo(f"windows: {w.added} added, {w.changed} changed, {w.removed} removed")
+        click.echo(f"windows: {report.windows.describe()}")
     if report.reconcile and not report.dry_run:
         echo_changes(report.reconcile)
 

@@ -36,6 +36,7 @@ START_POLICIES = (
 @db_option
 def init(start_policy: str | None, db: str | None) -> None:
     """Create the store, or upgrade its schema to this version of purdah."""
+    from purdah.services.elections import recompute_if_stale
     from purdah.services.register import set_default_start_policy
     from purdah.store import migrate, open_store
     from purdah.timetable import START_POLICY_TEXT
@@ -49,6 +50,11 @@ def init(start_policy: str | None, db: str | None) -> None:
         f"new councils {verb} the start policy {chosen.policy.value}: "
         f"{START_POLICY_TEXT[chosen.policy]} (change with purdah init --start-policy)"
     )
+    recomputed = recompute_if_stale(store)
+    if recomputed is not None:
+        changes, result = recomputed
+        click.echo(f"windows: {changes.describe()}; {plural(len(result.changes), 'flag change')}")
+        echo_changes(result)
 
 
 @click.group()
@@ -362,7 +368,7 @@ def council_remove(slug: str, force: bool, db: str | None) -> None:
 def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bool) -> None:
     """Change council SLUG's start policy; its windows and flags follow at once."""
     from purdah.cli.render import echo_changes
-    from purdah.serialize import reconcile_json
+    from purdah.serialize import reconcile_json, windows_json
     from purdah.services.register import set_start_policy
 
     result = set_start_policy(open_db(db), slug, start_policy)
@@ -372,11 +378,7 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
                 "council": result.council,
                 "old": result.old,
                 "new": result.new,
-                "windows": {
-                    "added": result.windows.added,
-                    "changed": result.windows.changed,
-                    "removed": result.windows.removed,
-                },
+                "windows": windows_json(result.windows),
                 "reconcile": reconcile_json(result.reconcile),
             }
         )
@@ -384,7 +386,8 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
     echo_changes(result.reconcile)
     click.echo(
         f"{result.council}: start policy {result.old} -> {result.new}; windows: "
-        f"{result.windows.changed} changed; {plural(len(result.reconcile.changes), 'flag change')}"
+        f"{result.windows.changed} changed{result.windows.note()}; "
+        f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
 
 

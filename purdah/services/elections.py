@@ -19,17 +19,19 @@ from purdah.clock import LONDON
 from purdah.coverage import default_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
-from purdah.models import election_t, non_working_day_t
+from purdah.models import election_t, meta_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
 from purdah.services.areas import check_area, nation_of, place_election_area
 from purdah.services.audit import ClerkChange, record
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import (
+    RULES_FINGERPRINT_KEY,
     Scope,
     WindowChanges,
     election_timetable,
     extra_days,
     recompute_windows,
+    rules_fingerprint,
 )
 from purdah.store import Store
 from purdah.timetable import Timetable, compute_timetable, is_general_election, long_day
@@ -97,10 +99,32 @@ def refresh_in(
 
 def recompute_every_window(store: Store) -> tuple[WindowChanges, ReconcileResult]:
     """Recompute every window from the register and elections, not only those a change
-    covers, and reconcile (`purdah windows --recompute`; `purdah init` after an upgrade).
-    On a store in step it changes nothing."""
+    covers, and reconcile (`purdah windows --recompute`). On a store in step it changes
+    nothing."""
     with store.write() as (conn, now):
         return refresh_in(conn, now, why="asked for (purdah windows --recompute)")
+
+
+def recompute_if_stale(store: Store) -> tuple[WindowChanges, ReconcileResult] | None:
+    """`purdah init` on a store whose windows were computed by another version of purdah's
+    rules or holiday data: every window is recomputed, and flags reconciled. None when
+    they are in step, or when there is nothing to compute (the rules are then recorded)."""
+    with store.write() as (conn, now):
+        stored = conn.execute(
+            sa.select(meta_t.c.value).where(meta_t.c.key == RULES_FINGERPRINT_KEY)
+        ).scalar()
+        current = rules_fingerprint()
+        if stored == current:
+            return None
+        empty = conn.execute(sa.select(E.id).limit(1)).first() is None
+        why = (
+            f"purdah init: the windows were computed by {stored or 'an earlier purdah'}, "
+            f"this is {current}"
+        )
+        changes = recompute_windows(conn, now, why=why)
+        if empty:
+            return None
+        return changes, reconcile_in(conn, now, actor="init")
 
 
 def add_election(

@@ -9,6 +9,7 @@ runs from the earlier of the two starts to the new end, the gap restricted.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -46,6 +47,7 @@ from purdah.timetable import (
 
 W = window_t.c
 E = election_t.c
+log = logging.getLogger("purdah.windows")
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,12 @@ class WindowChanges:
     # Why every window was recomputed (not only those of the change), else None.
     full: str | None = None
 
+    def note(self) -> str:
+        """After a full recompute: " (every window recomputed: WHY)"; else nothing."""
+        return f" (every window recomputed: {self.full})" if self.full else ""
+
     def describe(self) -> str:
-        said = f"{self.added} added, {self.changed} changed, {self.removed} removed"
-        return f"{said} (every window recomputed: {self.full})" if self.full else said
+        return f"{self.added} added, {self.changed} changed, {self.removed} removed{self.note()}"
 
 
 def extra_days(conn: Connection) -> dict[date, str]:
@@ -154,7 +159,7 @@ def rules_fingerprint() -> str:
     from purdah import __version__
     from purdah.calendars import holiday_data_version
 
-    return f"purdah {__version__}, holidays {holiday_data_version()}"
+    return f"purdah {__version__}, {holiday_data_version()}"
 
 
 @dataclass(frozen=True)
@@ -415,8 +420,11 @@ def recompute_windows(
                 .where(meta_t.c.key == RULES_FINGERPRINT_KEY)
                 .values(value=fingerprint)
             )
-    full = (why or "every window was asked for") if scope is None else None
-    return WindowChanges(len(new), len(changed), len(gone), full)
+    full = (why or "asked for") if scope is None else None
+    changes = WindowChanges(len(new), len(changed), len(gone), full)
+    if full:
+        log.info("windows: %s", changes.describe())
+    return changes
 
 
 # How long a removed period stays in the feeds as STATUS:CANCELLED: 30 days after the
