@@ -35,7 +35,7 @@ from purdah.models import (
     window_t,
 )
 from purdah.polls import check_poll_can_exist
-from purdah.store import Store
+from purdah.store import Store, db_instant
 from purdah.timetable import (
     EndPolicy,
     StartPolicy,
@@ -218,15 +218,21 @@ def _council_rows(conn: Connection, ids: Iterable[int] | None = None) -> dict[in
     return {row.id: row for row in conn.execute(query)}
 
 
-def _by_area(conn: Connection, councils: dict[int, Any], every: bool) -> dict[str, set[int]]:
-    """Area key -> the councils (of `councils`) lying within it (RULES.md section 1)."""
+def _by_area(
+    conn: Connection, councils: dict[int, Any], keys: set[str] | None = None
+) -> dict[str, set[int]]:
+    """Area key -> the councils (of `councils`) lying within it (RULES.md section 1): for
+    every key, or only for `keys` (the areas of the elections being computed)."""
     by_area: dict[str, set[int]] = defaultdict(set)
     for cid, row in councils.items():
         for area in council_areas(row.slug, row.nation, ()):
             by_area[area].add(cid)
-    query = sa.select(council_area_t.c.council_id, council_area_t.c.area)
-    if not every:
-        query = query.where(council_area_t.c.council_id.in_(sorted(councils)))
+    A = council_area_t.c
+    query = sa.select(A.council_id, A.area)
+    if keys is not None:
+        query = query.where(A.area.in_(sorted(keys)))
+    elif len(councils) <= _FEW:
+        query = query.where(A.council_id.in_(sorted(councils)))
     for cid, area in conn.execute(query):
         if cid in councils:
             by_area[area].add(cid)
@@ -301,7 +307,7 @@ def desired_windows(
     if scope is None:
         councils = _council_rows(conn)
         elections = conn.execute(sa.select(election_t).where(alive).order_by(E.id))
-        return _windows_of(elections, councils, _by_area(conn, councils, True), extra)
+        return _windows_of(elections, councils, _by_area(conn, councils), extra)
     wanted: dict[tuple[int, int], dict[str, Any]] = {}
     if scope.elections:
         chosen = conn.execute(
@@ -309,11 +315,11 @@ def desired_windows(
         ).all()
         keys = {key for e in chosen for key in covering_keys(e.type, e.area)}
         councils = _covered_councils(conn, keys) if keys else {}
-        by_area = _by_area(conn, councils, every=len(councils) > _FEW)
+        by_area = _by_area(conn, councils, keys)
         wanted |= _windows_of(chosen, councils, by_area, extra)
     if scope.councils:
         councils = _council_rows(conn, scope.councils)
-        by_area = _by_area(conn, councils, every=len(councils) > _FEW)
+        by_area = _by_area(conn, councils)
         areas = set(by_area)
         candidates = [
             e
@@ -403,7 +409,7 @@ def recompute_windows(
         )
     if new:
         forget_removed(conn, new)
-        conn.execute(sa.insert(window_t), new)
+        _insert(conn, new)
     if changed:
         conn.execute(
             sa.update(window_t)
@@ -425,6 +431,29 @@ def recompute_windows(
     if full:
         log.info("windows: %s", changes.describe())
     return changes
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert windows with one plain executemany: through SQLAlchemy's per-parameter
+    processing, the rows of a UK-wide poll took most of the write. Values are stored as
+    SQLAlchemy stores them (instants as UTC, SQLite dates as ISO text)."""
+    columns = [c.name for c in window_t.columns if c.name != "id"]
+    instant = db_instant(conn.dialect.name)
+    sqlite = conn.dialect.name == "sqlite"
+
+    def value(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return instant(v)
+        if sqlite and isinstance(v, date):
+            return v.isoformat()
+        return v
+
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    conn.exec_driver_sql(
+        f'INSERT INTO "window" ({quoted}) VALUES ({", ".join([marker] * len(columns))})',
+        [tuple(value(row[c]) for c in columns) for row in rows],
+    )
 
 
 # How long a removed period stays in the feeds as STATUS:CANCELLED: 30 days after the
