@@ -7,12 +7,13 @@ from typing import Any, TypeVar
 
 import click
 
+from purdah.choices import ELECTION_TYPES
 from purdah.cli.options import NATIONS, db_option, json_option, open_db
 from purdah.cli.render import Progress, echo_changes, echo_json
 from purdah.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
-_TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
+_TYPES = ELECTION_TYPES
 
 
 def import_options(func: F) -> F:

@@ -20,13 +20,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import INACTIVE_STATUSES
 from purdah.errors import FeedRejected, NothingImported, PurdahError, SourceShrank
 from purdah.ical.classify import Notice, Options, Poll, Skip, classify
 from purdah.ical.fetch import fetch, is_url
 from purdah.ical.reader import DEFAULT_LIMITS, Limits, Problem, read_calendar
 from purdah.ids import Nation, parse_election_id
-from purdah.models import council_t, election_t
+from purdah.models import election_t
 from purdah.polls import check_poll_can_exist
+from purdah.queries import council_by_slug
 from purdah.services.elections import record_feed_notice
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import (
@@ -42,7 +44,7 @@ from purdah.timetable import compute_timetable
 from purdah.words import plural
 
 E = election_t.c
-INACTIVE = ("cancelled", "withdrawn")
+INACTIVE = INACTIVE_STATUSES
 # A source that had at least this many polls and now has under half of them is treated
 # as a failed fetch, not as "most elections were deleted".
 SHRINK_FLOOR = 4
@@ -378,15 +380,7 @@ def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
 def _council_nation(store: Store, council: str | None) -> str | None:
     if not council:
         return None
-    with store.read() as conn:
-        nation = conn.execute(
-            sa.select(council_t.c.nation).where(council_t.c.slug == council.lower())
-        ).scalar()
-    if nation is None:
-        from purdah.errors import NotFound
-
-        raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
-    return str(nation)
+    return council_by_slug(store, council).nation
 
 
 def _apply(

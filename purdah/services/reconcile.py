@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from purdah.decide import Decider, Grant, Span
 from purdah.errors import ConcurrentWrite, StoreBusy
 from purdah.models import councillor_t, exemption_t, meta_t, window_t
-from purdah.services.windows import span_of, spans_query
+from purdah.queries import span_of, spans_query
 from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, db_instant
 
 P = councillor_t.c

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from purdah.choices import REMOVED_KIND, ElectionStatus
 from purdah.clock import LONDON
 from purdah.coverage import UK_AREA, council_areas, covering_keys
-from purdah.decide import Span, ward_slug
+from purdah.decide import ward_slug
 from purdah.errors import PollError
 from purdah.ids import Nation, parse_election_id
 from purdah.models import (
@@ -35,6 +35,9 @@ from purdah.models import (
     window_t,
 )
 from purdah.polls import check_poll_can_exist
+from purdah.queries import council_id
+from purdah.queries import span_of as span_of  # re-exported: its old home
+from purdah.queries import spans_query as spans_query  # re-exported: its old home
 from purdah.store import Store, db_instant
 from purdah.timetable import (
     EndPolicy,
@@ -521,44 +524,6 @@ def forget_removed(conn: Connection, windows: list[dict[str, Any]]) -> None:
         conn.execute(sa.delete(removed_window_t).where(R.id.in_(stale)))
 
 
-def spans_query() -> sa.Select[Any]:
-    """Windows with their election id, the shape `decide` needs."""
-    return sa.select(
-        W.council_id,
-        E.election_id,
-        W.start,
-        W.end,
-        W.ward,
-        W.start_basis,
-        W.end_basis,
-        W.actual_notice,
-        W.rule,
-        W.notes,
-        W.run_up_start,
-        W.last_day,
-        W.run_up_note,
-        E.notice,
-    ).join_from(window_t, election_t, W.election_pk == E.id)
-
-
-def span_of(row: Any) -> Span:
-    return Span(
-        row.election_id,
-        row.start,
-        row.end,
-        row.ward,
-        row.start_basis,
-        row.end_basis,
-        row.actual_notice,
-        row.rule,
-        row.notes,
-        row.run_up_start,
-        row.last_day,
-        row.run_up_note,
-        row.notice,
-    )
-
-
 @dataclass(frozen=True)
 class WindowRow:
     council: str
@@ -578,8 +543,6 @@ class WindowRow:
 
 
 def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
-    from purdah.services.register import council_id
-
     query = (
         sa.select(
             council_t.c.slug,
