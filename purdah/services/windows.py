@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from purdah.choices import REMOVED_KIND, ElectionStatus
+from purdah.choices import COUNCIL_NATIONS, REMOVED_KIND, ElectionStatus
 from purdah.clock import LONDON
 from purdah.coverage import UK_AREA, council_areas, covering_keys
 from purdah.decide import ward_slug
@@ -216,9 +216,12 @@ def changed_elections(
 
 def _council_rows(conn: Connection, ids: Iterable[int] | None = None) -> dict[int, Any]:
     query = sa.select(council_t).where(council_t.c.kind != REMOVED_KIND)
-    if ids is not None:
-        query = query.where(council_t.c.id.in_(sorted(set(ids))))
-    return {row.id: row for row in conn.execute(query)}
+    if ids is None:
+        return {row.id: row for row in conn.execute(query)}
+    chosen = set(ids)
+    if len(chosen) > _FEW:  # many: read them all rather than a long IN list
+        return {row.id: row for row in conn.execute(query) if row.id in chosen}
+    return {row.id: row for row in conn.execute(query.where(council_t.c.id.in_(sorted(chosen))))}
 
 
 def _by_area(
@@ -243,18 +246,19 @@ def _by_area(
 
 
 def _covered_councils(conn: Connection, keys: set[str]) -> dict[int, Any]:
-    """The councils an election held for any of `keys` covers (the rows, not removed)."""
+    """The councils an election held for any of `keys` covers (the rows, not removed):
+    by slug and by the areas they lie within (both indexed), by nation only for a poll
+    held for a nation."""
     if UK_AREA in keys:
         return _council_rows(conn)
-    C = council_t.c
-    within = sa.select(council_area_t.c.council_id).where(council_area_t.c.area.in_(sorted(keys)))
-    query = sa.select(council_t).where(
-        C.kind != REMOVED_KIND,
-        sa.or_(
-            C.slug.in_(sorted(keys)), sa.func.lower(C.nation).in_(sorted(keys)), C.id.in_(within)
-        ),
-    )
-    return {row.id: row for row in conn.execute(query)}
+    C, A = council_t.c, council_area_t.c
+    wanted = sorted(keys)
+    ids = set(conn.execute(sa.select(C.id).where(C.slug.in_(wanted))).scalars())
+    ids |= set(conn.execute(sa.select(A.council_id).where(A.area.in_(wanted))).scalars())
+    nations = [n for n in COUNCIL_NATIONS if n.lower() in keys]
+    if nations:
+        ids |= set(conn.execute(sa.select(C.id).where(C.nation.in_(nations))).scalars())
+    return _council_rows(conn, ids) if ids else {}
 
 
 def _windows_of(
