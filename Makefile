@@ -42,7 +42,6 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_health.py
-	$(BIN)/python bench/bench_windows.py
 
 lint: install
 	$(BIN)/ruff check purdah tests bench
