@@ -13,19 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
+from purdah.choices import Nation as Nation
 from purdah.errors import ElectionIdError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class Nation(StrEnum):
-    ENG = "ENG"
-    WLS = "WLS"
-    SCT = "SCT"
-    NIR = "NIR"
-    UK = "UK"
 
 
 NATION_NAMES = {

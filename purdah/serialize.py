@@ -213,6 +213,17 @@ def change_json(change: Any, refs: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def windows_json(changes: Any) -> dict[str, Any]:
+    """What a write did to the windows (purdah.services.windows.WindowChanges); `full` says
+    why every window was recomputed, or is null when only the change's were."""
+    return {
+        "added": changes.added,
+        "changed": changes.changed,
+        "removed": changes.removed,
+        "full": changes.full,
+    }
+
+
 def reconcile_json(result: Any) -> dict[str, Any]:
     return {
         "at": iso_instant(result.at),
@@ -265,15 +276,7 @@ def import_json(report: Any) -> dict[str, Any]:
         ],
         "warnings": list(report.warnings),
         "errors": list(report.errors),
-        "windows": (
-            {
-                "added": report.windows.added,
-                "changed": report.windows.changed,
-                "removed": report.windows.removed,
-            }
-            if report.windows
-            else None
-        ),
+        "windows": windows_json(report.windows) if report.windows else None,
         "flag_changes": len(report.reconcile.changes) if report.reconcile else 0,
     }
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from purdah.calendars import CalendarKind, NonWorkingDays, calendar, working_days_before
+from purdah.choices import EndPolicy as EndPolicy
+from purdah.choices import StartPolicy as StartPolicy
 from purdah.clock import CLOSE_OF_POLL, LONDON, end_of_day, london_instant, start_of_day
 from purdah.errors import InputError
 from purdah.ids import ElectionId, Nation
@@ -123,32 +124,6 @@ def compute_timetable(
 RUN_UP_WORKING_DAYS = 15
 
 
-class StartPolicy(StrEnum):
-    """Where a council's window starts before the notice date is recorded.
-
-    Every policy starts at the notice date once it is recorded (actual or planned); they
-    differ in what they do before that.
-    """
-
-    RUN_UP = "run-up"  # from the run-up before the last day (the default of a new store)
-    STATUTORY = "notice-or-statutory"  # the rule's default start (RULES.md "default start")
-    LATEST_NOTICE = "notice-or-last-day"
-    EARLIEST_NOTICE = "notice-or-earliest-day"
-    DISSOLUTION = "notice-or-dissolution"
-
-    @classmethod
-    def _missing_(cls, value: object) -> StartPolicy | None:
-        """The names stores and CSV files used before the run-up policy existed."""
-        return _LEGACY_START_POLICIES.get(str(value))
-
-
-_LEGACY_START_POLICIES = {
-    "statutory": StartPolicy.STATUTORY,
-    "latest-notice": StartPolicy.LATEST_NOTICE,
-    "earliest-notice": StartPolicy.EARLIEST_NOTICE,
-    "dissolution": StartPolicy.DISSOLUTION,
-}
-
 # What each policy does, for `council add --help`, the README and `purdah rules`.
 START_POLICY_TEXT: Mapping[StartPolicy, str] = {
     StartPolicy.RUN_UP: (
@@ -172,12 +147,6 @@ START_POLICY_TEXT: Mapping[StartPolicy, str] = {
         "the notice date if it is recorded, else dissolution (where there is one)"
     ),
 }
-
-
-class EndPolicy(StrEnum):
-    CLOSE_OF_POLL = "close-of-poll"  # 22:00 Europe/London on polling day
-    END_OF_DAY = "end-of-day"  # 24:00 on polling day
-    DECLARATION = "declaration"  # the declaration time the clerk entered
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,7 @@ def election_remove(election_id: str, actor: str, db: str | None, as_json: bool)
 
 
 def _echo_removed(result: Any, as_json: bool) -> None:
-    from purdah.serialize import iso_instant, reconcile_json
+    from purdah.serialize import iso_instant, reconcile_json, windows_json
 
     w = result.windows
     if as_json:
@@ -263,28 +263,47 @@ def _echo_removed(result: Any, as_json: bool) -> None:
                     "action": result.audit.action,
                     "detail": result.audit.detail,
                 },
-                "windows": {"added": w.added, "changed": w.changed, "removed": w.removed},
+                "windows": windows_json(w),
                 "reconcile": reconcile_json(result.reconcile),
             }
         )
         return
     click.echo(
         f"removed {result.subject} ({result.audit.detail}; by {result.audit.actor} at "
-        f"{instant(result.audit.at)}); windows: {w.added} added, {w.changed} changed, "
-        f"{w.removed} removed; {plural(len(result.reconcile.changes), 'flag change')}"
+        f"{instant(result.audit.at)}); windows: {w.describe()}; "
+        f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
     echo_changes(result.reconcile)
 
 
 @click.command()
 @click.option("--council", "council_slug", default=None)
+@click.option(
+    "--recompute",
+    is_flag=True,
+    help="Recompute every window from the register and elections (each change recomputes "
+    "only the windows it covers) and reconcile; says what changed (nothing, on a store "
+    "in step).",
+)
 @db_option
 @json_option
-def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
-    """List each council's pre-election windows [start, end)."""
-    from purdah.serialize import window_row_json
+def windows(council_slug: str | None, recompute: bool, db: str | None, as_json: bool) -> None:
+    """List each council's pre-election windows [start, end); or, with --recompute,
+    recompute them all (a change recomputes only the windows it covers)."""
+    from purdah.serialize import reconcile_json, window_row_json, windows_json
+    from purdah.services.elections import recompute_every_window
     from purdah.services.windows import list_windows
 
+    if recompute:
+        if council_slug:
+            raise click.UsageError("--recompute recomputes every council's windows: drop --council")
+        changes, result = recompute_every_window(open_db(db))
+        if as_json:
+            echo_json({"windows": windows_json(changes), "reconcile": reconcile_json(result)})
+            return
+        click.echo(f"windows: {changes.describe()}; {plural(len(result.changes), 'flag change')}")
+        echo_changes(result)
+        return
     rows = list_windows(open_db(db), council_slug)
     if as_json:
         echo_json([window_row_json(r) for r in rows])

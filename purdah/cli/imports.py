@@ -7,12 +7,13 @@ from typing import Any, TypeVar
 
 import click
 
+from purdah.choices import ELECTION_TYPES
 from purdah.cli.options import NATIONS, db_option, json_option, open_db
 from purdah.cli.render import Progress, echo_changes, echo_json
 from purdah.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
-_TYPES = ("local", "parl", "sp", "senedd", "nia", "gla", "mayor", "pcc", "ref")
+_TYPES = ELECTION_TYPES
 
 
 def import_options(func: F) -> F:
@@ -180,8 +181,7 @@ def render_import(report: Any) -> None:
     if len(report.warnings) > 10:
         click.echo(f"  ... and {len(report.warnings) - 10} more warnings (--json lists them)")
     if report.windows and not report.dry_run:
-        w = report.windows
-        click.echo(f"windows: {w.added} added, {w.changed} changed, {w.removed} removed")
+        click.echo(f"windows: {report.windows.describe()}")
     if report.reconcile and not report.dry_run:
         echo_changes(report.reconcile)
 

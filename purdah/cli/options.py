@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from purdah.choices import COUNCIL_NATIONS
+
 if TYPE_CHECKING:
     from purdah.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-NATIONS = ("ENG", "WLS", "SCT", "NIR")
+NATIONS = COUNCIL_NATIONS  # purdah.choices: the one list
 
 
 def _global(name: str) -> Any:

@@ -7,22 +7,17 @@ from typing import Any
 
 import click
 
+from purdah.choices import (
+    COUNCIL_KINDS,
+    COUNCIL_SCOPES,
+    END_POLICIES,
+    LEGACY_START_POLICIES,
+    ROLES,
+    START_POLICIES,
+)
 from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
 from purdah.cli.render import columns, echo_changes, echo_json, instant
 from purdah.words import plural
-
-# purdah.services.register.ROLES, named here so that the CLI starts without SQLAlchemy.
-ROLES = ("member", "chair", "civic-mayor")
-
-# The start policies (purdah.timetable.StartPolicy), named here so that the CLI starts
-# without importing the timetable; a test keeps the two in step.
-START_POLICIES = (
-    "run-up",
-    "notice-or-statutory",
-    "notice-or-last-day",
-    "notice-or-earliest-day",
-    "notice-or-dissolution",
-)
 
 
 @click.command()
@@ -36,6 +31,7 @@ START_POLICIES = (
 @db_option
 def init(start_policy: str | None, db: str | None) -> None:
     """Create the store, or upgrade its schema to this version of purdah."""
+    from purdah.services.elections import recompute_if_stale
     from purdah.services.register import set_default_start_policy
     from purdah.store import migrate, open_store
     from purdah.timetable import START_POLICY_TEXT
@@ -49,6 +45,11 @@ def init(start_policy: str | None, db: str | None) -> None:
         f"new councils {verb} the start policy {chosen.policy.value}: "
         f"{START_POLICY_TEXT[chosen.policy]} (change with purdah init --start-policy)"
     )
+    recomputed = recompute_if_stale(store)
+    if recomputed is not None:
+        changes, result = recomputed
+        click.echo(f"windows: {changes.describe()}; {plural(len(result.changes), 'flag change')}")
+        echo_changes(result)
 
 
 @click.group()
@@ -74,7 +75,12 @@ def council() -> None:
 )
 @click.option("--name", default=None, help="The council's name (default: the register's).")
 @click.option("--nation", default=None, type=click.Choice(NATIONS, case_sensitive=False))
-@click.option("--kind", default=None, help="parish, town, community, district, county ...")
+@click.option(
+    "--kind",
+    default=None,
+    type=click.Choice(COUNCIL_KINDS),
+    help="The kind of council (with --gss: the register's).",
+)
 @click.option(
     "--within",
     "within",
@@ -99,14 +105,14 @@ def council() -> None:
 )
 @click.option(
     "--end-policy",
-    type=click.Choice(("close-of-poll", "end-of-day", "declaration")),
+    type=click.Choice(END_POLICIES),
     default="close-of-poll",
     show_default=True,
     help="Where windows end.",
 )
 @click.option(
     "--scope",
-    type=click.Choice(("council", "ward")),
+    type=click.Choice(COUNCIL_SCOPES),
     default="council",
     show_default=True,
     help="Whether a single-ward by-election restricts the whole "
@@ -293,13 +299,11 @@ def council_show(slug: str, db: str | None, as_json: bool) -> None:
 @click.option("--drop-within", "drop_within", multiple=True, metavar="AREA", help="Remove an area.")
 @click.option(
     "--start-policy",
-    type=click.Choice(("statutory", "latest-notice", "earliest-notice", "dissolution")),
+    type=click.Choice((*START_POLICIES, *LEGACY_START_POLICIES)),
     default=None,
 )
-@click.option(
-    "--end-policy", type=click.Choice(("close-of-poll", "end-of-day", "declaration")), default=None
-)
-@click.option("--scope", type=click.Choice(("council", "ward")), default=None)
+@click.option("--end-policy", type=click.Choice(END_POLICIES), default=None)
+@click.option("--scope", type=click.Choice(COUNCIL_SCOPES), default=None)
 @db_option
 def council_edit(
     slug: str,
@@ -362,7 +366,7 @@ def council_remove(slug: str, force: bool, db: str | None) -> None:
 def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bool) -> None:
     """Change council SLUG's start policy; its windows and flags follow at once."""
     from purdah.cli.render import echo_changes
-    from purdah.serialize import reconcile_json
+    from purdah.serialize import reconcile_json, windows_json
     from purdah.services.register import set_start_policy
 
     result = set_start_policy(open_db(db), slug, start_policy)
@@ -372,11 +376,7 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
                 "council": result.council,
                 "old": result.old,
                 "new": result.new,
-                "windows": {
-                    "added": result.windows.added,
-                    "changed": result.windows.changed,
-                    "removed": result.windows.removed,
-                },
+                "windows": windows_json(result.windows),
                 "reconcile": reconcile_json(result.reconcile),
             }
         )
@@ -384,7 +384,8 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
     echo_changes(result.reconcile)
     click.echo(
         f"{result.council}: start policy {result.old} -> {result.new}; windows: "
-        f"{result.windows.changed} changed; {plural(len(result.reconcile.changes), 'flag change')}"
+        f"{result.windows.changed} changed{result.windows.note()}; "
+        f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
 
 
@@ -434,7 +435,7 @@ def councillor() -> None:
 @click.option("--may-post", is_flag=True, help="The council agreed they may post on its accounts.")
 @click.option(
     "--role",
-    type=click.Choice(("member", "chair", "civic-mayor")),
+    type=click.Choice(ROLES),
     default="member",
     show_default=True,
 )

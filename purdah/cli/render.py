@@ -54,17 +54,13 @@ def echo_changes(result: Any) -> None:
 
 def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
     """Render what an election change did: windows recomputed and flags switched."""
-    from purdah.serialize import election_json, reconcile_json
+    from purdah.serialize import election_json, reconcile_json, windows_json
 
     if as_json:
         echo_json(
             {
                 "election": election_json(result.election) if result.election else None,
-                "windows": {
-                    "added": result.windows.added,
-                    "changed": result.windows.changed,
-                    "removed": result.windows.removed,
-                },
+                "windows": windows_json(result.windows),
                 "reconcile": reconcile_json(result.reconcile),
                 "warnings": list(getattr(result, "warnings", ())),
             }
@@ -72,9 +68,8 @@ def echo_refresh(result: Any, headline: str, as_json: bool) -> None:
         return
     for warning in getattr(result, "warnings", ()):
         click.echo(f"Warning: {warning}")
-    w = result.windows
     click.echo(
-        f"{headline}; windows: {w.added} added, {w.changed} changed, {w.removed} removed; "
+        f"{headline}; windows: {result.windows.describe()}; "
         f"{plural(len(result.reconcile.changes), 'flag change')}"
     )
     echo_changes(result.reconcile)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import click
 
+from purdah.choices import END_POLICIES, START_POLICIES
 from purdah.cli.options import json_option, nation_option, referendum_option
 from purdah.cli.render import day, echo_json, instant, ordinal, table
 
-_START_CHOICES = (
-    "run-up",
-    "notice-or-statutory",
-    "notice-or-last-day",
-    "notice-or-earliest-day",
-    "notice-or-dissolution",
-)
-_END_CHOICES = ("close-of-poll", "end-of-day", "declaration")
+_START_CHOICES = START_POLICIES
+_END_CHOICES = END_POLICIES
 
 
 @click.command()

@@ -17,6 +17,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import (
+    COUNCIL_NATIONS,
+    COUNCIL_SCOPES,
+    END_POLICIES,
+    REMOVED_KIND,
+    not_one_of,
+)
 from purdah.coverage import UK_AREA, normalise_area
 from purdah.csvfile import read_csv
 from purdah.errors import InputError
@@ -27,6 +34,7 @@ from purdah.models import (
     election_t,
     parish_lookup_t,
 )
+from purdah.queries import council_id, find_council
 from purdah.services.area_find import (
     ChainMember,
     _member,
@@ -43,8 +51,8 @@ if TYPE_CHECKING:
 
 C = council_t.c
 A = council_area_t.c
-RETIRED = "removed"  # the kind of a council removed with --force (windows skip it)
-_NATION_KEYS = ("eng", "wls", "sct", "nir", UK_AREA)
+RETIRED = REMOVED_KIND  # the kind of a council removed with --force (windows skip it)
+_NATION_KEYS = (*(n.lower() for n in COUNCIL_NATIONS), UK_AREA)
 
 # The register's kinds as the council table's kinds (services.register.COUNCIL_KINDS).
 _COUNCIL_KIND = {
@@ -102,12 +110,25 @@ def _registered_areas(conn: Connection) -> set[str]:
     return known
 
 
+def _registered_among(conn: Connection, values: Iterable[str]) -> set[str]:
+    """Which of `values` are registered areas (as _registered_areas, read for them only)."""
+    wanted = sorted(set(values))
+    E = election_t.c
+    known = set(conn.execute(sa.select(C.slug).where(C.slug.in_(wanted))).scalars())
+    known |= set(conn.execute(sa.select(A.area).where(A.area.in_(wanted)).distinct()).scalars())
+    known |= set(conn.execute(sa.select(E.area).where(E.area.in_(wanted)).distinct()).scalars())
+    return known
+
+
 @dataclass(frozen=True)
 class Known:
     """What a batch of checks compares against, read once."""
 
     register: AreaRegister
     registered: frozenset[str]
+    # Every registered area (else only those among the values checked: suggestions for
+    # an unknown one then read the rest).
+    complete: bool = True
 
 
 def known_areas(conn: Connection, also: Iterable[str] = ()) -> Known:
@@ -128,7 +149,11 @@ def check_areas(
     An alias (a gov.uk slug, a GSS or register code) becomes the area's key; an abolished
     council is refused with its successor's key. `allow_new` (the clerk's explicit
     --new-area) accepts an unknown slug as it is: an authority newer than the register."""
-    known = known or known_areas(conn, also)
+    areas = list(areas)
+    if known is None:  # one command's few areas: look up only those
+        values = [a.strip().lower() for a in areas]
+        among = _registered_among(conn, values) | set(also) | set(_NATION_KEYS)
+        known = Known(register_for(conn), frozenset(among), complete=False)
     register, registered = known.register, known.registered
     out: list[str] = []
     errors: list[str] = []
@@ -158,7 +183,8 @@ def check_areas(
         if allow_new:
             out.append(value)
             continue
-        close = register.suggest(value, registered)
+        everything = registered if known.complete else _registered_areas(conn) | registered
+        close = register.suggest(value, everything)
         hint = f"did you mean {' or '.join(close)}?" if close else "see 'purdah council find'"
         errors.append(f"unknown {what} {raw!r}: {hint}{_NEW_AREA_HINT}")
     if errors:
@@ -310,7 +336,6 @@ def polls_covering(kind: str, chain: list[ChainMember], own_slug: str) -> list[t
 
 
 def show_council(store: Store, slug: str) -> CouncilView:
-    from purdah.services.register import council_id
 
     with store.read() as conn:
         cid = council_id(conn, slug)
@@ -378,16 +403,15 @@ def edit_council(
     """Mend a council: rename it, change its slug, policies or scope, add or drop areas
     it lies within (each added area checked). Windows and flags follow at once."""
     from purdah.services.reconcile import reconcile_in
-    from purdah.services.register import SCOPES, council_id, parse_start_policy
-    from purdah.services.windows import recompute_windows
-    from purdah.timetable import EndPolicy
+    from purdah.services.register import parse_start_policy
+    from purdah.services.windows import Scope, recompute_windows
 
     if start_policy is not None:
         start_policy = parse_start_policy(start_policy).value
-    if end_policy is not None and end_policy not in {p.value for p in EndPolicy}:
-        raise InputError(f"{end_policy!r} is not one of: {', '.join(p.value for p in EndPolicy)}")
-    if scope is not None and scope not in SCOPES:
-        raise InputError(f"scope {scope!r} is not council or ward")
+    if end_policy is not None and end_policy not in END_POLICIES:
+        raise InputError(not_one_of("end policy", end_policy, END_POLICIES))
+    if scope is not None and scope not in COUNCIL_SCOPES:
+        raise InputError(not_one_of("scope", scope, COUNCIL_SCOPES))
     with store.write() as (conn, now):
         cid = council_id(conn, slug)
         values: dict[str, str] = {}
@@ -395,7 +419,8 @@ def edit_council(
             values["name"] = name
         if new_slug:
             fresh = normalise_area(new_slug, "council slug")
-            if conn.execute(sa.select(C.id).where(C.slug == fresh, C.id != cid)).first():
+            taken = find_council(conn, fresh)
+            if taken is not None and taken.id != cid:
                 raise InputError(f"already in the register: {fresh}")
             values["slug"] = fresh
         for key, value in (
@@ -432,7 +457,7 @@ def edit_council(
                 conn.execute(
                     sa.insert(council_area_t), [{"council_id": cid, "area": k} for k in fresh_keys]
                 )
-        recompute_windows(conn, now)
+        recompute_windows(conn, now, Scope.of(councils=[cid]))
         reconcile_in(conn, now)
         final = values.get("slug", slug.strip().lower())
     return show_council(store, final)
@@ -443,8 +468,7 @@ def remove_council(store: Store, slug: str, *, force: bool) -> Removed:
     councillors' flag history is kept (their rows are kept under a retired council and
     marked so that no window covers them)."""
     from purdah.services.reconcile import reconcile_in
-    from purdah.services.register import council_id
-    from purdah.services.windows import recompute_windows
+    from purdah.services.windows import Scope, recompute_windows
 
     with store.write() as (conn, now):
         cid = council_id(conn, slug)
@@ -471,7 +495,7 @@ def remove_council(store: Store, slug: str, *, force: bool) -> Removed:
             conn.execute(sa.delete(council_area_t).where(A.council_id == cid))
         else:
             conn.execute(sa.delete(council_t).where(C.id == cid))
-        recompute_windows(conn, now)
+        recompute_windows(conn, now, Scope.of(councils=[cid]))
         reconcile_in(conn, now)
     return Removed(slug, int(count), bool(count))
 
@@ -578,7 +602,7 @@ def add_from_register(
             end_policy,
             scope,
         )
-        if conn.execute(sa.select(C.id).where(C.slug == row.slug)).first():
+        if find_council(conn, row.slug) is not None:
             raise InputError(
                 f"a council with slug {row.slug!r} is already registered: give --slug, e.g. "
                 f"--slug {row.slug}-{(plan.chain[0].slug if plan.chain else 'parish')}"
@@ -607,9 +631,9 @@ def nation_of(conn: Connection, key: str | None) -> str | None:
     """The nation of a registered council or a shipped area, if known (ENG, WLS ...)."""
     if not key:
         return None
-    nation = conn.execute(sa.select(C.nation).where(C.slug == key)).scalar()
-    if nation:
-        return str(nation)
+    council = find_council(conn, key)
+    if council is not None and council.nation:
+        return council.nation
     area = register_for(conn).lookup(key)
     return area.nation if area is not None and area.nation else None
 
@@ -626,7 +650,7 @@ def election_placer(conn: Connection) -> Any:
     def place(p: ElectionId, e: dict[str, Any]) -> tuple[str | None, str | None]:
         org: dict[str, Any] = e["organisation"] if isinstance(e.get("organisation"), dict) else {}
         territory = str(org.get("territory_code") or "") or None
-        nation = territory if territory in ("ENG", "WLS", "SCT", "NIR") else None
+        nation = territory if territory in COUNCIL_NATIONS else None
         if p.type == "parl" and p.by_election:
             division: dict[str, Any] = e["division"] if isinstance(e.get("division"), dict) else {}
             code = str(division.get("official_identifier") or "").removeprefix("gss:")

@@ -26,6 +26,7 @@ from purdah.decide import (
     ward_slug,
 )
 from purdah.errors import NotFound
+from purdah.queries import council_by_slug
 from purdah.refs import split_ref
 from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
@@ -61,7 +62,6 @@ _GRANTS_SQL = """
 SELECT id, action, start, "end", reason, granted_by FROM exemption
 WHERE councillor_id = :pid AND "end" > :at ORDER BY id
 """
-_COUNCIL_SQL = "SELECT id FROM council WHERE slug = :council"
 _LAST_RUN_SQL = f"SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'"
 
 
@@ -117,8 +117,7 @@ def check(
     params = {"at": at, "council": council, "slug": slug, "whole": 0}
     rows = store.query(_CHECK_SQL, params)
     if not rows:
-        if not store.query(_COUNCIL_SQL, {"council": council}):
-            raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
+        council_by_slug(store, council)  # NotFound if there is no such council
         raise NotFound(
             f"no councillor {slug!r} in council {council!r}: see "
             f"'purdah councillor list --council {council}'"

@@ -10,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import ROLES
 from purdah.errors import InputError, NotFound
 from purdah.models import councillor_t
+from purdah.queries import council_id
 from purdah.refs import split_ref
 from purdah.services.audit import ClerkChange, record
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.register import ROLES, council_id
 from purdah.store import Store
 
 P = councillor_t.c

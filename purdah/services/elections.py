@@ -14,16 +14,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import ElectionStatus
 from purdah.clock import LONDON
 from purdah.coverage import default_area
 from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
-from purdah.models import election_t, non_working_day_t
+from purdah.models import election_t, meta_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
 from purdah.services.areas import check_area, nation_of, place_election_area
 from purdah.services.audit import ClerkChange, record
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.windows import WindowChanges, election_timetable, extra_days, recompute_windows
+from purdah.services.windows import (
+    RULES_FINGERPRINT_KEY,
+    Scope,
+    WindowChanges,
+    election_timetable,
+    extra_days,
+    recompute_windows,
+    rules_fingerprint,
+)
 from purdah.store import Store
 from purdah.timetable import Timetable, compute_timetable, is_general_election, long_day
 
@@ -80,9 +89,42 @@ def _row(r: Any) -> ElectionRow:
     )
 
 
-def refresh_in(conn: Connection, now: datetime) -> tuple[WindowChanges, ReconcileResult]:
-    """Recompute windows and reconcile inside an open write transaction."""
-    return recompute_windows(conn, now), reconcile_in(conn, now)
+def refresh_in(
+    conn: Connection, now: datetime, scope: Scope | None = None, *, why: str = ""
+) -> tuple[WindowChanges, ReconcileResult]:
+    """Recompute the windows of `scope` (what the write changed; None: every window, `why`
+    saying why) and reconcile, inside an open write transaction."""
+    return recompute_windows(conn, now, scope, why=why), reconcile_in(conn, now)
+
+
+def recompute_every_window(store: Store) -> tuple[WindowChanges, ReconcileResult]:
+    """Recompute every window from the register and elections, not only those a change
+    covers, and reconcile (`purdah windows --recompute`). On a store in step it changes
+    nothing."""
+    with store.write() as (conn, now):
+        return refresh_in(conn, now, why="asked for (purdah windows --recompute)")
+
+
+def recompute_if_stale(store: Store) -> tuple[WindowChanges, ReconcileResult] | None:
+    """`purdah init` on a store whose windows were computed by another version of purdah's
+    rules or holiday data: every window is recomputed, and flags reconciled. None when
+    they are in step, or when there is nothing to compute (the rules are then recorded)."""
+    with store.write() as (conn, now):
+        stored = conn.execute(
+            sa.select(meta_t.c.value).where(meta_t.c.key == RULES_FINGERPRINT_KEY)
+        ).scalar()
+        current = rules_fingerprint()
+        if stored == current:
+            return None
+        empty = conn.execute(sa.select(E.id).limit(1)).first() is None
+        why = (
+            f"purdah init: the windows were computed by {stored or 'an earlier purdah'}, "
+            f"this is {current}"
+        )
+        changes = recompute_windows(conn, now, why=why)
+        if empty:
+            return None
+        return changes, reconcile_in(conn, now, actor="init")
 
 
 def add_election(
@@ -141,14 +183,14 @@ def add_election(
                 notice_source=("clerk" if source == "manual" else source) if notice else None,
                 notice_recorded_at=now if notice else None,
                 announced_at=announced_at,
-                status="scheduled",
+                status=ElectionStatus.SCHEDULED.value,
                 source=source,
                 created_at=now,
                 updated_at=now,
             )
         )
-        windows, result = refresh_in(conn, now)
         row = conn.execute(sa.select(election_t).where(E.election_id == parsed.text)).one()
+        windows, result = refresh_in(conn, now, Scope.of(elections=[row.id]))
     return Refreshed(_row(row), windows, result, tt.warnings)
 
 
@@ -169,7 +211,7 @@ def _change(
             raise NotFound(f"no election {election_id!r} recorded: see 'purdah election list'")
         values = make(conn, row, now)
         conn.execute(sa.update(election_t).where(E.id == row.id).values(updated_at=now, **values))
-        windows, result = refresh_in(conn, now)
+        windows, result = refresh_in(conn, now, Scope.of(elections=[row.id]))
         row = conn.execute(sa.select(election_t).where(E.id == row.id)).one()
     return Refreshed(_row(row), windows, result)
 
@@ -179,9 +221,13 @@ def cancel_election(store: Store, election_id: str) -> Refreshed:
     now; flags come back only where no other window covers the council."""
 
     def make(conn: Connection, row: Any, now: datetime) -> dict[str, Any]:
-        if row.status == "cancelled":
+        if row.status == ElectionStatus.CANCELLED:
             raise InputError(f"election {row.election_id} is already cancelled")
-        return {"status": "cancelled", "cancelled_at": now, "clerk_held": "cancelled"}
+        return {
+            "status": ElectionStatus.CANCELLED.value,
+            "cancelled_at": now,
+            "clerk_held": "cancelled",
+        }
 
     return _change(store, election_id, make)
 
@@ -312,12 +358,16 @@ def move_election(store: Store, election_id: str, poll_date: date) -> Refreshed:
         check_poll_can_exist(moved)  # the new day must be one a poll can be held on
         return {
             "poll_date": poll_date,
-            "status": "moved",
+            "status": ElectionStatus.MOVED.value,
             "original_poll_date": row.original_poll_date or row.poll_date,
             "clerk_held": "moved",
         }
 
     return _change(store, election_id, make)
+
+
+# Why a non-working day recomputes every window: any count may run across the day.
+_EVERY_COUNT = "a non-working day can move any window's working-day count"
 
 
 def add_non_working_day(store: Store, day: date, reason: str) -> Refreshed:
@@ -328,7 +378,7 @@ def add_non_working_day(store: Store, day: date, reason: str) -> Refreshed:
         ).first():
             raise InputError(f"{day} is already recorded as a non-working day")
         conn.execute(sa.insert(non_working_day_t).values(day=day, reason=reason))
-        windows, result = refresh_in(conn, now)
+        windows, result = refresh_in(conn, now, why=_EVERY_COUNT)
     return Refreshed(None, windows, result)
 
 
@@ -371,8 +421,12 @@ def remove_election(store: Store, election_id: str, *, actor: str) -> Removed:
             )
         # Withdrawn first, so that recomputing removes its windows as any removal does
         # (marking the windows that overlapped them as changed), then the row itself.
-        conn.execute(sa.update(election_t).where(E.id == row.id).values(status="withdrawn"))
-        windows = recompute_windows(conn, now)
+        conn.execute(
+            sa.update(election_t)
+            .where(E.id == row.id)
+            .values(status=ElectionStatus.WITHDRAWN.value)
+        )
+        windows = recompute_windows(conn, now, Scope.of(elections=[row.id]))
         conn.execute(sa.delete(election_t).where(E.id == row.id))
         result = reconcile_in(conn, now)
         detail = (
@@ -391,7 +445,7 @@ def remove_non_working_day(store: Store, day: date, *, actor: str) -> Removed:
         if reason is None:
             raise NotFound(f"{day} is not recorded as a non-working day: nothing was changed")
         conn.execute(sa.delete(non_working_day_t).where(nwd.day == day))
-        windows, result = refresh_in(conn, now)
+        windows, result = refresh_in(conn, now, why=_EVERY_COUNT)
         audit = record(
             conn, now, actor, "non-working-day remove", day.isoformat(), f"was: {reason}"
         )

@@ -20,6 +20,7 @@ from purdah.ical.writer import (
     render,
 )
 from purdah.models import council_t, councillor_t, election_t, window_t
+from purdah.queries import council_by_slug
 from purdah.refs import split_ref
 from purdah.rules import RULES_BY_KEY
 from purdah.store import Store, as_instant
@@ -88,7 +89,6 @@ def _feed(
 
 
 # Plain SQL through Store.query (stdlib sqlite3 on SQLite): feeds are a hot read path.
-_COUNCIL_SQL = "SELECT id, slug, name, created_at FROM council WHERE slug = :council"
 _COUNCILLOR_SQL = """
 SELECT c.id, c.slug, c.name, p.slug, p.name, p.ward, p.created_at
 FROM councillor p JOIN council c ON c.id = p.council_id
@@ -190,13 +190,9 @@ def _windows(store: Store, council_id: int) -> list[tuple[WindowInfo, str | None
 def council_feed(
     store: Store, council: str, url: str | None = None, *, now: datetime | None = None
 ) -> Feed:
-    rows = store.query(_COUNCIL_SQL, {"council": council.strip().lower()})
-    if not rows:
-        raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
-    council_id, slug, name, created_at = rows[0]
-    row = SimpleNamespace(slug=slug, name=name, created_at=as_instant(created_at))
-    windows = [info for info, ward in _windows(store, council_id) if ward is None]
-    removed = [info for info, ward in _removed(store, council_id) if ward is None]
+    row = council_by_slug(store, council)
+    windows = [info for info, ward in _windows(store, row.id) if ward is None]
+    removed = [info for info, ward in _removed(store, row.id) if ward is None]
     return _feed(
         windows,
         removed,

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from purdah.choices import INACTIVE_STATUSES, ElectionStatus
 from purdah.errors import InputError, NotFound, PurdahError
 from purdah.ical.fetch import DEADLINE_SECONDS, FetchCancelled, fetch, is_url
 from purdah.models import election_t, feed_t
@@ -352,15 +353,23 @@ def remove_feed(store: Store, name: str, *, withdraw: bool) -> int:
     with store.write() as (conn, now):
         conn.execute(sa.delete(feed_t).where(F.id == feed.id))
         if withdraw:
-            withdrawn = conn.execute(
-                sa.update(election_t)
-                .where(
-                    election_t.c.source == f"feed:{feed.name}",
-                    election_t.c.status.not_in(("cancelled", "withdrawn")),
+            Ec = election_t.c
+            going = list(
+                conn.execute(
+                    sa.select(Ec.id).where(
+                        Ec.source == f"feed:{feed.name}", Ec.status.not_in(INACTIVE_STATUSES)
+                    )
+                ).scalars()
+            )
+            if going:
+                conn.execute(
+                    sa.update(election_t)
+                    .where(Ec.id.in_(going))
+                    .values(status=ElectionStatus.WITHDRAWN.value, updated_at=now)
                 )
-                .values(status="withdrawn", updated_at=now)
-            ).rowcount
+            withdrawn = len(going)
             from purdah.services.elections import refresh_in
+            from purdah.services.windows import Scope
 
-            refresh_in(conn, now)
+            refresh_in(conn, now, Scope.of(elections=going))
     return int(withdrawn)

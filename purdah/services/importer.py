@@ -20,22 +20,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import INACTIVE_STATUSES
 from purdah.errors import FeedRejected, NothingImported, PurdahError, SourceShrank
 from purdah.ical.classify import Notice, Options, Poll, Skip, classify
 from purdah.ical.fetch import fetch, is_url
 from purdah.ical.reader import DEFAULT_LIMITS, Limits, Problem, read_calendar
 from purdah.ids import Nation, parse_election_id
-from purdah.models import council_t, election_t
+from purdah.models import election_t
 from purdah.polls import check_poll_can_exist
+from purdah.queries import council_by_slug
 from purdah.services.elections import record_feed_notice
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.windows import WindowChanges, extra_days, recompute_windows
+from purdah.services.windows import (
+    Scope,
+    WindowChanges,
+    changed_elections,
+    election_inputs,
+    extra_days,
+    recompute_windows,
+)
 from purdah.store import Store
 from purdah.timetable import compute_timetable
 from purdah.words import plural
 
 E = election_t.c
-INACTIVE = ("cancelled", "withdrawn")
+INACTIVE = INACTIVE_STATUSES
 # A source that had at least this many polls and now has under half of them is treated
 # as a failed fetch, not as "most elections were deleted".
 SHRINK_FLOOR = 4
@@ -256,9 +265,13 @@ def import_sources(
         raise NothingImported(_why_nothing(report, options))
     try:
         with store.write() as (conn, now):
+            touched: set[int] = set()  # elections whose windows may change
             for read in reads:
                 try:
-                    _apply(conn, read, report, now, force)
+                    before = election_inputs(conn, E.source == read.source)
+                    _apply(conn, read, report, now, force, touched)
+                    after = election_inputs(conn, E.source == read.source)
+                    touched |= changed_elections(before, after)
                 except SourceShrank as exc:
                     if not unplaced.get(read.source):
                         raise
@@ -274,7 +287,7 @@ def import_sources(
                         exc.before,
                         exc.present,
                     ) from None
-            report.windows = recompute_windows(conn, now)
+            report.windows = recompute_windows(conn, now, Scope.of(elections=touched))
             report.reconcile = reconcile_in(conn, now, actor="import")
             if progress is not None:
                 progress(len(locations) + 1, len(locations) + 1)
@@ -367,18 +380,19 @@ def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
 def _council_nation(store: Store, council: str | None) -> str | None:
     if not council:
         return None
-    with store.read() as conn:
-        nation = conn.execute(
-            sa.select(council_t.c.nation).where(council_t.c.slug == council.lower())
-        ).scalar()
-    if nation is None:
-        from purdah.errors import NotFound
-
-        raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
-    return str(nation)
+    return council_by_slug(store, council).nation
 
 
-def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, force: bool) -> None:
+def _apply(
+    conn: Connection,
+    read: _Read,
+    report: ImportReport,
+    now: datetime,
+    force: bool,
+    touched: set[int],
+) -> None:
+    """Apply one source's polls and notices; the ids of elections of other sources whose
+    notice date it may set are added to `touched` (its own are found by the caller)."""
     existing = {
         row.source_uid: row
         for row in conn.execute(sa.select(election_t).where(E.source == read.source))
@@ -440,7 +454,7 @@ def _apply(conn: Connection, read: _Read, report: ImportReport, now: datetime, f
                 )
             )
     for notice in read.notices:
-        _apply_notice(conn, read.source, notice, report, now)
+        _apply_notice(conn, read.source, notice, report, now, touched)
 
 
 def _nation_for(conn: Connection, poll: Poll) -> str | None:
@@ -632,7 +646,12 @@ def _apply_poll(
 
 
 def _apply_notice(
-    conn: Connection, source: str, notice: Notice, report: ImportReport, now: datetime
+    conn: Connection,
+    source: str,
+    notice: Notice,
+    report: ImportReport,
+    now: datetime,
+    touched: set[int],
 ) -> None:
     day = notice.occurrence.poll_date  # the notice event's own date
     query = sa.select(election_t).where(E.poll_date > day, E.status.not_in(INACTIVE))
@@ -661,6 +680,7 @@ def _apply_notice(
             )
         )
         return
+    touched.add(match.id)
     kept = record_feed_notice(conn, match, day, source, now)
     if kept:
         report.warnings.append(f"{source}: event {notice.occurrence.uid!r}: {kept}")

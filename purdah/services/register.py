@@ -9,33 +9,27 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from purdah.choices import (
+    COUNCIL_KINDS,
+    COUNCIL_NATIONS,
+    COUNCIL_SCOPES,
+    END_POLICIES,
+    ROLES,
+    START_POLICIES,
+    not_one_of,
+)
 from purdah.coverage import normalise_area
 from purdah.csvfile import read_csv
-from purdah.errors import InputError, NotFound
+from purdah.errors import InputError
 from purdah.models import council_area_t, council_t, councillor_t, meta_t
+from purdah.queries import council_id as council_id  # re-exported: its old home
 from purdah.refs import split_ref
 from purdah.services.reconcile import ReconcileResult, reconcile_in
-from purdah.services.windows import WindowChanges, recompute_windows
+from purdah.services.windows import Scope, WindowChanges, recompute_windows
 from purdah.store import DEFAULT_START_POLICY_KEY, Store
 from purdah.timetable import EndPolicy, StartPolicy
 
-COUNCIL_KINDS = (
-    "parish",
-    "town",
-    "community",
-    "city",
-    "district",
-    "borough",
-    "county",
-    "unitary",
-    "metropolitan",
-    "london-borough",
-    "combined-authority",
-    "city-of-london",
-    "island",
-)
-ROLES = ("member", "chair", "civic-mayor")
-SCOPES = ("council", "ward")
+SCOPES = COUNCIL_SCOPES  # its old name
 
 C = council_t.c
 A = council_area_t.c
@@ -89,17 +83,15 @@ def _council_row(
 ) -> CouncilRow:
     """A council as given, checked and normalised; InputError says what is wrong."""
     nation = nation.upper()
-    if nation not in ("ENG", "WLS", "SCT", "NIR"):
-        raise InputError(f"nation {nation!r} is not ENG, WLS, SCT or NIR")
+    if nation not in COUNCIL_NATIONS:
+        raise InputError(not_one_of("nation", nation, COUNCIL_NATIONS))
     if kind not in COUNCIL_KINDS:
-        raise InputError(f"council kind {kind!r} is not one of: {', '.join(COUNCIL_KINDS)}")
+        raise InputError(not_one_of("council kind", kind, COUNCIL_KINDS))
     start_policy = parse_start_policy(start_policy).value if start_policy else ""
-    if end_policy not in {p.value for p in EndPolicy}:
-        raise InputError(
-            f"end policy {end_policy!r} is not one of: {', '.join(p.value for p in EndPolicy)}"
-        )
-    if scope not in SCOPES:
-        raise InputError(f"scope {scope!r} is not council or ward")
+    if end_policy not in END_POLICIES:
+        raise InputError(not_one_of("end policy", end_policy, END_POLICIES))
+    if scope not in COUNCIL_SCOPES:
+        raise InputError(not_one_of("scope", scope, COUNCIL_SCOPES))
     areas = tuple(dict.fromkeys(normalise_area(a, "within area") for a in within))
     return CouncilRow(
         normalise_area(slug, "council slug"),
@@ -118,8 +110,7 @@ def parse_start_policy(value: str) -> StartPolicy:
     try:
         return StartPolicy(value.strip().lower())
     except ValueError:
-        names = ", ".join(p.value for p in StartPolicy)
-        raise InputError(f"start policy {value!r} is not one of: {names}") from None
+        raise InputError(not_one_of("start policy", value, START_POLICIES)) from None
 
 
 def default_start_policy(conn: Connection) -> StartPolicy:
@@ -175,7 +166,7 @@ def set_start_policy(store: Store, slug: str, policy: str) -> PolicyChange:
         cid = council_id(conn, slug)
         old = conn.execute(sa.select(C.start_policy).where(C.id == cid)).scalar_one()
         conn.execute(sa.update(council_t).where(C.id == cid).values(start_policy=chosen.value))
-        windows = recompute_windows(conn, now)
+        windows = recompute_windows(conn, now, Scope.of(councils=[cid]))
         result = reconcile_in(conn, now)
     return PolicyChange(slug.strip().lower(), str(old), chosen.value, windows, result)
 
@@ -214,6 +205,7 @@ def _insert_councils(
             "nothing imported; fix these rows and import again:\n  " + "\n  ".join(errors)
         )
     rows = checked
+    added: list[int] = []
     for row in rows:
         new_id = conn.execute(
             sa.insert(council_t).values(
@@ -228,11 +220,12 @@ def _insert_councils(
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        added.append(new_id)
         if row.within:
             conn.execute(
                 sa.insert(council_area_t), [{"council_id": new_id, "area": a} for a in row.within]
             )
-    recompute_windows(conn, now)
+    recompute_windows(conn, now, Scope.of(councils=added))
     reconcile_in(conn, now)
     return rows
 
@@ -255,13 +248,6 @@ def add_council(
     with store.write() as (conn, now):
         (row,) = _insert_councils(conn, [row], now, new_areas=new_areas)
     return row
-
-
-def council_id(conn: Connection, slug: str) -> int:
-    found = conn.execute(sa.select(C.id).where(C.slug == slug.strip().lower())).scalar()
-    if found is None:
-        raise NotFound(f"no council {slug!r} in the register: see 'purdah council list'")
-    return int(found)
 
 
 def list_councils(store: Store) -> list[CouncilRow]:
@@ -310,7 +296,7 @@ def add_councillor(
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise InputError(f"role {role!r} is not one of: {', '.join(ROLES)}")
+        raise InputError(not_one_of("role", role, ROLES))
 
 
 def _insert_councillors(

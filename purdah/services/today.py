@@ -19,9 +19,9 @@ import sqlalchemy as sa
 
 from purdah.decide import Action, Decision, Grant, RunUpWarning, Span, decide, run_up_warnings
 from purdah.models import council_t, councillor_t, exemption_t, window_t
+from purdah.queries import council_id
 from purdah.services.check import next_change
 from purdah.services.reconcile import grant_of
-from purdah.services.register import council_id
 from purdah.services.windows import span_of, spans_query
 from purdah.store import Store
 from purdah.words import plural

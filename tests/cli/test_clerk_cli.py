@@ -148,7 +148,12 @@ def test_non_working_day_remove_moves_the_windows_back(db):
     body = json.loads(result.output)
     assert body["removed"] == "2029-04-10"
     assert body["audit"]["detail"] == "was: day of mourning"
-    assert body["windows"] == {"added": 0, "changed": 1, "removed": 0}
+    assert body["windows"] == {
+        "added": 0,
+        "changed": 1,
+        "removed": 0,
+        "full": "a non-working day can move any window's working-day count",
+    }
     assert json.loads(run("windows", "--json").output)[0]["window"]["start"] == start
     gone = run("non-working-day", "remove", "2029-04-10")
     assert gone.exit_code == 2

@@ -291,7 +291,7 @@ def test_council_import_is_all_or_nothing(db, tmp_path):
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "Error: nothing imported; fix these rows and import again:",
-        f"  {bad}:3: nation 'FRA' is not ENG, WLS, SCT or NIR",
+        f"  {bad}:3: nation 'FRA' is not one of: ENG, WLS, SCT, NIR",
         f"  {bad}:4: council slug 'bad slug' is not a slug: use lower-case letters, digits and "
         "hyphens, e.g. nottinghamshire or south-yorkshire",
     ]
