@@ -202,7 +202,10 @@ def reconcile_in(
     if not scope.councils and not scope.people:  # the common tick: nothing can have moved
         if not dry_run:
             _set_last_run(conn, mark, now)
-        return ReconcileResult(now, dry_run=dry_run)
+        fixed = 0 if scope.full and incremental is not None and not dry_run else None
+        return ReconcileResult(
+            now, dry_run=dry_run, full=scope.full, full_reason=scope.reason, fixed=fixed
+        )
 
     missed = _missed(conn, since, now)
     inputs = _inputs(conn, scope, since, now)

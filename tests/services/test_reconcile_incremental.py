@@ -208,3 +208,43 @@ def test_the_audit_ids_of_a_reconcile_are_its_rows(store, councillors):
     assert [r.id for r in rows] == list(range(first, last + 1))
     got = Counter((r.councillor_id, r.flag, r.new, r.at) for r in rows)
     assert got == Counter((c.councillor_id, c.flag, c.new, c.at) for c in result.changes)
+
+
+def test_a_flag_changed_under_a_councillor_decided_one_by_one_is_refused(store):
+    """A councillor with an exemption is decided one by one: a flag changed behind the
+    lock's back between the read and the write makes the reconcile roll back."""
+    from purdah.decide import Action
+    from purdah.errors import ConcurrentWrite
+    from purdah.services.history import exempt
+
+    nottinghamshire(store)
+    add_election(store, "local.selston.2026-05-07", nation="ENG")
+    exempt(
+        store,
+        "selston/mayor",
+        action=Action.PROMOTE,
+        start=START_2026,
+        end=START_2026 + timedelta(days=1),
+        reason="civic",
+        granted_by="Clerk",
+    )
+    store.clock = Clock(START_2026)
+    original = reconcile_module._write
+
+    def meddle(conn, *args):
+        conn.execute(sa.update(councillor_t).values(may_promote=False))
+        return original(conn, *args)
+
+    reconcile_module._write = meddle
+    try:
+        with pytest.raises(ConcurrentWrite, match="flags changed under this write"):
+            reconcile(store)
+    finally:
+        reconcile_module._write = original
+    with store.read() as conn:
+        top = conn.execute(sa.select(sa.func.count()).select_from(flag_change_t)).scalar()
+    result = reconcile(store)
+    assert result.councillors == 0 and any(c.councillor_id for c in result.changes)
+    with store.read() as conn:
+        after = conn.execute(sa.select(sa.func.count()).select_from(flag_change_t)).scalar()
+    assert after - top == len(result.changes)
