@@ -408,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                         quiet=args.quiet,
                         quick=args.quick,
                     )
+                    # Written after every run, so that a run stopped early keeps its rows.
+                    Path(args.out).write_text(report(runs, facts, left_out), encoding="utf-8")
         text = report(runs, facts, left_out)
     finally:
         if pg is not None:
