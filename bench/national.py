@@ -2,8 +2,11 @@
 
 `build(url_or_path, councils, per_council)`: councils in a county > district > parish
 hierarchy, `per_council` councillors each, the scheduled UK polls 2026-2031 and their
-windows, reconciled once at SETUP. `at(store, when)` sets a store's clock; `per_call`
-times a function. Every bench imports these instead of building its own register.
+windows, reconciled once at SETUP; rows go in through the driver (sqlite3 executemany,
+PostgreSQL COPY). `scale(councillors)` gives (councils, per_council) for a bench's
+`--councillors`. With $PURDAH_BENCH_CACHE set (bench/run.py sets it), each size is built
+once and copied (a file; a template database). `at(store, when)` sets a store's clock;
+`per_call` times a function. Every bench imports these instead of building its own.
 """
 
 from __future__ import annotations

@@ -343,7 +343,12 @@ def report(runs: list[Run], facts: dict[str, str], left_out: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="make bench: every benchmark that reports with bench/common.py, on SQLite "
+        "and PostgreSQL, at each register size; one table and the scaling curve.",
+        epilog="Benches: bench/bench_*.py whose main() takes --councillors (and --pg) and "
+        "calls common.emit.",
+    )
     parser.add_argument(
         "--scales",
         default=os.environ.get("BENCH_SCALES", ",".join(map(str, DEFAULT_SCALES))),
@@ -354,7 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stores", default="sqlite,postgresql", help="sqlite,postgresql")
     parser.add_argument("--pg", help="a PostgreSQL server URL (default $PURDAH_BENCH_PG_URL)")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only; start no server")
-    parser.add_argument("--mem-mb", type=int, default=int(os.environ.get("BENCH_MEM_MB", 12000)))
+    parser.add_argument(
+        "--mem-mb",
+        type=int,
+        default=int(os.environ.get("BENCH_MEM_MB", 12000)),
+        help="address-space cap of each run, MB (default $BENCH_MEM_MB or 12000)",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument(
         "--out", default=str(HERE / "RESULTS.md"), help="the Markdown report (default %(default)s)"
@@ -408,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
                         quiet=args.quiet,
                         quick=args.quick,
                     )
+                    # Written after every run, so that a run stopped early keeps its rows.
+                    Path(args.out).write_text(report(runs, facts, left_out), encoding="utf-8")
         text = report(runs, facts, left_out)
     finally:
         if pg is not None:

@@ -8,6 +8,7 @@ import importlib.util
 import os
 import platform
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -97,7 +98,10 @@ def test_the_real_benches_that_report_rows_are_found() -> None:
     assert "bench_http" in {b.name for b in found}
 
 
-def test_one_table_the_curve_and_every_failure_said(benches: Path, tmp_path: Path) -> None:
+def test_one_table_the_curve_and_every_failure_said(
+    benches: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the logs it keeps on failure
     out = tmp_path / "RESULTS.md"
     code = _harness().main(
         [
@@ -118,6 +122,8 @@ def test_one_table_the_curve_and_every_failure_said(benches: Path, tmp_path: Pat
     assert "bench_crash on sqlite at 10: failed (exit 1): fake bench failed on purpose" in text
     assert "bench_hog on sqlite at 1,000: failed (exit 1, memory cap 600 MB)" in text
     assert "not in this harness (no `--councillors` or no `common.emit`): bench_legacy.py" in text
+    kept = list(tmp_path.glob("purdah-bench-run-*/bench_crash-sqlite-10.log"))
+    assert kept and "failed on purpose" in kept[0].read_text()
 
 
 def test_bad_scales_are_refused() -> None:
