@@ -282,11 +282,12 @@ def _echo_removed(result: Any, as_json: bool) -> None:
 @json_option
 def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
     """List each council's pre-election windows [start, end)."""
-    from purdah.serialize import window_row_json
-    from purdah.services.windows import list_windows
+    from purdah.services.listing import list_windows
 
     rows = list_windows(open_db(db), council_slug)
     if as_json:
+        from purdah.serialize import window_row_json
+
         echo_json([window_row_json(r) for r in rows])
         return
     for r in rows:

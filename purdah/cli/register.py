@@ -395,7 +395,7 @@ def council_list(db: str | None, as_json: bool) -> None:
     """List the councils in the register."""
     from dataclasses import asdict
 
-    from purdah.services.register import list_councils
+    from purdah.services.listing import list_councils
 
     rows = list_councils(open_db(db))
     if as_json:
