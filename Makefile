@@ -39,6 +39,8 @@ run: install
 # National-scale figures, as ratios to baselines measured in the same run (bench/).
 bench: install
 	$(BIN)/python bench/bench_store.py
+	for n in 1000 10000 100000; do $(BIN)/python bench/bench_check.py --councillors $$n \
+	  $${PURDAH_BENCH_PG:+--pg $$PURDAH_BENCH_PG}; done
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_health.py

@@ -12,7 +12,7 @@ from purdah.cli.options import (
     open_db,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
+from purdah.cli.render import echo_changes, echo_json, echo_lines, instant, table, yes_no
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -179,12 +179,14 @@ def history(ref: str | None, limit: int | None, db: str | None, as_json: bool) -
 
         echo_json([history_json(r) for r in rows])
         return
+    lines = []
     for r in rows:
         late = f" (recorded {instant(r.recorded_at)})" if r.recorded_at != r.at else ""
-        click.echo(
+        lines.append(
             f"{instant(r.at)}  {r.councillor} {r.flag} {yes_no(r.old)} -> "
             f"{yes_no(r.new)}: {r.cause} [{r.actor}]{late}"
         )
+    echo_lines(lines)
 
 
 @click.command()

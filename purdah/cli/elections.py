@@ -16,7 +16,7 @@ from purdah.cli.options import (
     referendum_option,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, echo_refresh, instant
+from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_refresh, instant
 from purdah.words import plural
 
 
@@ -290,18 +290,20 @@ def windows(council_slug: str | None, db: str | None, as_json: bool) -> None:
 
         echo_json([window_row_json(r) for r in rows])
         return
+    lines = []
     for r in rows:
         ward = f" (ward {r.ward})" if r.ward else ""
         status = "" if r.status == "scheduled" else f" [{r.status}]"
-        click.echo(
+        lines.append(
             f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
             f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
         )
         if r.run_up_start:
-            click.echo(
+            lines.append(
                 f"  run-up from {instant(r.run_up_start)}, not restricted under the council's "
                 f"policy: {r.run_up_note}"
             )
+    echo_lines(lines)
 
 
 @election.command("set-referendum")

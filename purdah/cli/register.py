@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
-from purdah.cli.render import columns, echo_changes, echo_json, instant
+from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, instant
 from purdah.words import plural
 
 # purdah.services.register.ROLES, named here so that the CLI starts without SQLAlchemy.
@@ -401,12 +401,14 @@ def council_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
         return
+    lines = []
     for r in rows:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
-        click.echo(
+        lines.append(
             f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
             f"start policy {r.start_policy}){within}"
         )
+    echo_lines(lines)
 
 
 @council.command("import")

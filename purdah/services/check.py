@@ -17,6 +17,7 @@ store changes; on PostgreSQL each call reads afresh (one prepared statement).
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -189,6 +190,28 @@ def _read(store: Store, ref: str, at: datetime) -> _Subject:
             f"no councillor {slug!r} in council {council!r}: see "
             f"'purdah councillor list --council {council}'"
         )
+    if store.sqlite_path is not None:
+        return _subject(council, slug, rows, at)
+    # Without a signal that the store is unchanged (PostgreSQL) every call reads; what is
+    # worked out from the rows is kept by the rows themselves, the same rows giving the
+    # same subject (the answer depends on nothing else but the instant).
+    memo: dict[Any, _Subject] | None = getattr(_MEMO, "subjects", None)
+    if memo is None:
+        memo = _MEMO.subjects = {}
+    key = (council, slug, tuple(rows))
+    subject = memo.get(key)
+    if subject is None:
+        if len(memo) >= CACHED_SUBJECTS:
+            del memo[next(iter(memo))]
+        subject = memo[key] = _subject(council, slug, rows, at)
+    return subject
+
+
+_MEMO = threading.local()
+
+
+def _subject(council: str, slug: str, rows: list[tuple[Any, ...]], at: datetime) -> _Subject:
+    head = next(r for r in rows if r[24] is None)
     windows = sorted(
         ((as_instant(r[20]), _span(r)) for r in rows if r[24] is None and r[7] is not None),
         key=lambda pair: (pair[1].start, pair[1].election_id),
