@@ -18,8 +18,10 @@ so a whole `purdah check` process stays cheap.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -47,6 +49,8 @@ DEFAULT_START_POLICY_KEY = "default_start_policy"
 WRITE_LOCK_KEY = 0x70757264
 # How long a write waits for the lock before giving up with StoreBusy (seconds).
 LOCK_WAIT = 30.0
+# At most this many idle read connections are kept per store on PostgreSQL.
+PG_IDLE_READERS = 8
 # How SQLAlchemy's SQLite dialect stores a DateTime: naive UTC text, which compares
 # correctly as text.
 SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
@@ -112,6 +116,9 @@ class Store:
         self.clock: Callable[[], datetime] = clock or _clock
         self.lock_wait = LOCK_WAIT if lock_wait is None else lock_wait
         self._local = threading.local()
+        # Idle psycopg connections for `query` on PostgreSQL (see `_pg_query`).
+        self._pg_lock = threading.Lock()
+        self._pg_idle: list[Any] = []
 
     @property
     def dialect(self) -> str:
@@ -171,9 +178,17 @@ class Store:
 
     def query(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement with `:name` parameters. Instants given as
-        parameters must be aware; instants read back need `as_instant`."""
+        parameters must be aware; instants read back need `as_instant`.
+
+        SQLite: the standard library's sqlite3, one read-only connection per thread.
+        PostgreSQL through psycopg 3: a pooled autocommit read-only connection, so the
+        statement is its own snapshot with no transaction around it, and psycopg prepares
+        it after a few uses; a connection found dropped is replaced and the statement
+        retried once. Other drivers: SQLAlchemy."""
         path = self.sqlite_path
         if path is None:
+            if self._psycopg_url is not None:
+                return self._pg_query(sql, params)
             import sqlalchemy as sa
 
             with self.read() as conn:
@@ -196,6 +211,93 @@ class Store:
         conn = self._sqlite()
         return self._local.serial, conn.execute("PRAGMA data_version").fetchone()[0]
 
+    def snapshot_cache(self) -> dict[Any, Any] | None:
+        """A dict for this thread that holds only while nothing in the store changes: on
+        SQLite it is emptied whenever another connection has committed since the last call
+        (`PRAGMA data_version`, one cheap statement), so what a reader keeps in it is what
+        the store says now. None where no such signal exists (PostgreSQL)."""
+        local = self._local
+        cursor: sqlite3.Cursor | None = getattr(local, "version_cursor", None)
+        if cursor is None:
+            if self.sqlite_path is None:
+                return None
+            cursor = local.version_cursor = self._sqlite().cursor()
+        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+        cache: dict[Any, Any] | None = getattr(local, "cache", None)
+        if cache is None or local.cache_version != version:
+            # Read the version before anything is cached under it: a commit after it makes
+            # the next call see a new version, so the cache can only be too cautious.
+            cache = local.cache = {}
+            local.cache_version = version
+        return cache
+
+    @cached_property
+    def _psycopg_url(self) -> str | None:
+        """The libpq URL for a `postgresql+psycopg://` store (None: another driver)."""
+        scheme, sep, rest = self.url.partition("://")
+        return f"postgresql://{rest}" if sep and scheme == "postgresql+psycopg" else None
+
+    def _pg_query(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        statement = _pyformat(sql)
+        for attempt in (1, 2):
+            conn = self._pg_take()
+            try:
+                rows: list[tuple[Any, ...]] = conn.execute(statement, params).fetchall()
+            except psycopg.OperationalError as exc:
+                if not conn.broken:
+                    self._pg_give(conn)
+                    raise
+                # The connection was lost (a server restart, a network cut): the idle ones
+                # are likely gone too; once more on a new connection.
+                conn.close()
+                self._pg_drop_idle()
+                if attempt == 2:
+                    raise StoreError(
+                        f"lost the connection to the store {_safe_url(self.url)} twice: {exc}"
+                        " (is the server up? retry)"
+                    ) from None
+                continue
+            except BaseException:
+                self._pg_give(conn)
+                raise
+            self._pg_give(conn)
+            return rows
+        raise AssertionError("unreachable")
+
+    def _pg_drop_idle(self) -> None:
+        with self._pg_lock:
+            idle, self._pg_idle = self._pg_idle, []
+        for conn in idle:
+            conn.close()
+
+    def _pg_take(self) -> Any:
+        with self._pg_lock:
+            while self._pg_idle:
+                conn = self._pg_idle.pop()
+                if not conn.closed:
+                    return conn
+        import psycopg
+
+        assert self._psycopg_url is not None
+        try:
+            conn = psycopg.connect(self._psycopg_url, autocommit=True)
+            conn.execute("SET default_transaction_read_only = on")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the store {_safe_url(self.url)}: {exc}") from None
+        return conn
+
+    def _pg_give(self, conn: Any) -> None:
+        if conn.closed or conn.broken:
+            conn.close()
+            return
+        with self._pg_lock:
+            if len(self._pg_idle) < PG_IDLE_READERS:
+                self._pg_idle.append(conn)
+                return
+        conn.close()
+
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
@@ -217,8 +319,29 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+            self._local.cache = self._local.version_cursor = None
+        self._pg_drop_idle()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=256)
+def _pyformat(sql: str) -> str:
+    """`:name` parameters as psycopg's `%(name)s` (a literal % doubled); `::type` casts
+    are left alone."""
+    return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    who, at, where = rest.rpartition("@")
+    if not sep or not at or ":" not in who:
+        return url
+    return f"{scheme}://{who.split(':', 1)[0]}:***@{where}"
 
 
 def _is_busy(exc: Exception) -> bool:

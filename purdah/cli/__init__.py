@@ -2,7 +2,7 @@
 
 Errors from the core (PurdahError, all in purdah/errors.py) become one `Error: ...` line
 here and nowhere else, with control characters escaped so that nothing read from a file
-reaches the terminal raw; a database failure (SQLAlchemy or sqlite3) becomes one line
+reaches the terminal raw; a database failure (SQLAlchemy, sqlite3 or psycopg) becomes one line
 too. click's own usage errors (exit 2) pass through untouched. `--debug` shows tracebacks.
 """
 
@@ -14,11 +14,22 @@ import click
 
 from purdah import __version__
 from purdah.errors import PurdahError
-from purdah.ical.sniff import printable
 
 
 class PurdahGroup(click.Group):
-    """A group that turns PurdahError into `Error: <message>` and the error's exit code."""
+    """A group that turns PurdahError into `Error: <message>` and the error's exit code,
+    and loads each command's module only when the command is wanted (see _COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            command = _load(cmd_name)
+            if command is not None:
+                self.commands[cmd_name] = command
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -26,14 +37,18 @@ class PurdahGroup(click.Group):
         except PurdahError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
+            from purdah.ical.sniff import printable
+
             click.echo(f"Error: {printable(str(exc), 4000)}", err=True)
             ctx.exit(self._exit_code(ctx, exc.exit_code))
         except Exception as exc:
             # A database failure mid-command: one line, not a traceback.
-            if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3")) or (
+            if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")) or (
                 ctx.obj and ctx.obj.get("debug")
             ):
                 raise
+            from purdah.ical.sniff import printable
+
             orig = getattr(exc, "orig", None) or exc
             click.echo(
                 f"Error: the store failed: {printable(str(orig))} (retry; --debug shows details)",
@@ -71,49 +86,42 @@ def main(ctx: click.Context, debug: bool, db: str | None, as_json: bool) -> None
     ctx.obj["json"] = as_json
 
 
-def _register() -> None:
-    from purdah.cli import (
-        areas,
-        check,
-        doctor,
-        elections,
-        export,
-        imports,
-        notices,
-        register,
-        rules,
-        scheduler,
-        timetable,
-        today,
-        tokens,
-    )
-
-    for command in (
-        timetable.timetable,
-        rules.rules,
-        register.init,
-        register.council,
-        register.councillor,
-        areas.areas,
-        elections.election,
-        elections.non_working_day,
-        elections.windows,
-        notices.notices,
-        today.today,
-        check.check,
-        check.status,
-        check.reconcile,
-        check.history,
-        check.exempt,
-        doctor.doctor,
-        scheduler.run,
-        imports.import_,
-        imports.feed,
-        export.export,
-        export.serve,
-        tokens.token,
-    ):
-        main.add_command(command)
+# Each command and the module that defines it, imported only when the command runs (or
+# when --help lists them all): `purdah check` loads purdah.cli.check and nothing else.
+_COMMANDS = {
+    "timetable": ("timetable", "timetable"),
+    "rules": ("rules", "rules"),
+    "init": ("register", "init"),
+    "council": ("register", "council"),
+    "councillor": ("register", "councillor"),
+    "areas": ("areas", "areas"),
+    "election": ("elections", "election"),
+    "non-working-day": ("elections", "non_working_day"),
+    "windows": ("elections", "windows"),
+    "notices": ("notices", "notices"),
+    "today": ("today", "today"),
+    "check": ("check", "check"),
+    "status": ("check", "status"),
+    "reconcile": ("check", "reconcile"),
+    "history": ("check", "history"),
+    "exempt": ("check", "exempt"),
+    "doctor": ("doctor", "doctor"),
+    "run": ("scheduler", "run"),
+    "import": ("imports", "import_"),
+    "feed": ("imports", "feed"),
+    "export": ("export", "export"),
+    "serve": ("export", "serve"),
+    "token": ("tokens", "token"),
+}
 
 
-_register()
+def _load(name: str) -> click.Command | None:
+    import importlib
+
+    found = _COMMANDS.get(name)
+    if found is None:
+        return None
+    module, attr = found
+    command = getattr(importlib.import_module(f"purdah.cli.{module}"), attr)
+    assert isinstance(command, click.Command) and command.name == name, (name, command)
+    return command

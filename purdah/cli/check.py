@@ -12,7 +12,7 @@ from purdah.cli.options import (
     open_db,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
+from purdah.cli.render import echo_changes, echo_json, echo_lines, instant, table, yes_no
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -37,12 +37,13 @@ def check(ref: str, action: str, at: str | None, db: str | None, as_json: bool) 
     (unknown councillor, bad time, no store). So: purdah check selston/jane-doe && post
     """
     from purdah.decide import Action
-    from purdah.serialize import check_json
     from purdah.services.check import check as check_service
 
     now = resolve_at(None)
     answer = check_service(open_db(db), ref, Action(action), resolve_at(at) if at else now, now)
     if as_json:
+        from purdah.serialize import check_json
+
         echo_json(check_json(answer))
     else:
         _render_check(answer)
@@ -53,11 +54,12 @@ check.error_exit_code = 2  # type: ignore[attr-defined]
 
 
 def _render_check(answer: object) -> None:
-    from purdah.rules import RULES_BY_KEY
     from purdah.services.check import CheckAnswer
 
     assert isinstance(answer, CheckAnswer)
     d = answer.decision
+    if d.windows:  # the rules are read only to name a window's
+        from purdah.rules import RULES_BY_KEY
     verb = (
         "be promoted by the council"
         if answer.action.value == "promote"
@@ -191,19 +193,22 @@ def reconcile(at: str | None, full: bool, db: str | None, as_json: bool) -> None
 @json_option
 def history(ref: str | None, limit: int | None, db: str | None, as_json: bool) -> None:
     """The audit log of flag changes (all councillors, or one)."""
-    from purdah.serialize import history_json
-    from purdah.services.history import history as history_service
+    from purdah.services.listing import history as history_service
 
     rows = history_service(open_db(db), ref, limit)
     if as_json:
+        from purdah.serialize import history_json
+
         echo_json([history_json(r) for r in rows])
         return
+    lines = []
     for r in rows:
         late = f" (recorded {instant(r.recorded_at)})" if r.recorded_at != r.at else ""
-        click.echo(
+        lines.append(
             f"{instant(r.at)}  {r.councillor} {r.flag} {yes_no(r.old)} -> "
             f"{yes_no(r.new)}: {r.cause} [{r.actor}]{late}"
         )
+    echo_lines(lines)
 
 
 @click.command()

@@ -16,7 +16,7 @@ from purdah.cli.options import (
     referendum_option,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, echo_refresh, instant
+from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_refresh, instant
 from purdah.words import plural
 
 
@@ -290,11 +290,10 @@ def _echo_removed(result: Any, as_json: bool) -> None:
 def windows(council_slug: str | None, recompute: bool, db: str | None, as_json: bool) -> None:
     """List each council's pre-election windows [start, end); or, with --recompute,
     recompute them all (a change recomputes only the windows it covers)."""
-    from purdah.serialize import reconcile_json, window_row_json, windows_json
-    from purdah.services.elections import recompute_every_window
-    from purdah.services.windows import list_windows
-
     if recompute:
+        from purdah.serialize import reconcile_json, windows_json
+        from purdah.services.elections import recompute_every_window
+
         if council_slug:
             raise click.UsageError("--recompute recomputes every council's windows: drop --council")
         changes, result = recompute_every_window(open_db(db))
@@ -304,22 +303,28 @@ def windows(council_slug: str | None, recompute: bool, db: str | None, as_json: 
         click.echo(f"windows: {changes.describe()}; {plural(len(result.changes), 'flag change')}")
         echo_changes(result)
         return
+    from purdah.services.listing import list_windows
+
     rows = list_windows(open_db(db), council_slug)
     if as_json:
+        from purdah.serialize import window_row_json
+
         echo_json([window_row_json(r) for r in rows])
         return
+    lines = []
     for r in rows:
         ward = f" (ward {r.ward})" if r.ward else ""
         status = "" if r.status == "scheduled" else f" [{r.status}]"
-        click.echo(
+        lines.append(
             f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
             f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
         )
         if r.run_up_start:
-            click.echo(
+            lines.append(
                 f"  run-up from {instant(r.run_up_start)}, not restricted under the council's "
                 f"policy: {r.run_up_note}"
             )
+    echo_lines(lines)
 
 
 @election.command("set-referendum")

@@ -16,7 +16,7 @@ from purdah.choices import (
     START_POLICIES,
 )
 from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
-from purdah.cli.render import columns, echo_changes, echo_json, instant
+from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, instant
 from purdah.words import plural
 
 
@@ -396,18 +396,20 @@ def council_list(db: str | None, as_json: bool) -> None:
     """List the councils in the register."""
     from dataclasses import asdict
 
-    from purdah.services.register import list_councils
+    from purdah.services.listing import list_councils
 
     rows = list_councils(open_db(db))
     if as_json:
         echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
         return
+    lines = []
     for r in rows:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
-        click.echo(
+        lines.append(
             f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
             f"start policy {r.start_policy}){within}"
         )
+    echo_lines(lines)
 
 
 @council.command("import")

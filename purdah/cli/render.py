@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import click
@@ -13,13 +13,22 @@ from purdah.words import plural
 
 
 def echo_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def echo_lines(lines: list[str]) -> None:
+    """Many lines in one write (as many `click.echo` calls would print them)."""
+    if lines:
+        click.echo("\n".join(lines))
 
 
 def day(value: date | None) -> str:
     return value.strftime("%a %Y-%m-%d") if value is not None else "-"
 
 
+@lru_cache(maxsize=4096)  # listings repeat the same instants (every county's PCC window)
 def instant(value: datetime) -> str:
     local = value.astimezone(LONDON)
     return local.strftime("%a %Y-%m-%d %H:%M %Z")

@@ -1,17 +1,27 @@
-"""May I promote this councillor now? The hot path: one SQL statement (plus one for
-exemptions only when a window is in force), then the pure `decide`.
+"""May I promote this councillor now? The hot path: one SQL statement, then the pure
+`decide`, and on SQLite not even that while the store is unchanged.
 
 It answers from the windows as of WHEN, never from the switched flags, so it is right
 even if the scheduler was down at a boundary; a stored flag that differs is reported as
 a fault. It runs as plain SQL through `Store.query` (the standard library's sqlite3 on
-SQLite), so `purdah check` never imports SQLAlchemy or SQLModel on the embedded store.
+SQLite, psycopg on PostgreSQL), so `purdah check` never imports SQLAlchemy or SQLModel
+on the embedded store.
+
+What one statement reads about a councillor (their row, their council's windows not yet
+over, their exemptions) is a `_Subject`. Its answer is the same for every instant between
+two consecutive instants at which anything it holds starts or ends (`_Subject.cuts`), so
+each answer is worked out once per such interval and action and kept with the subject.
+On SQLite subjects are kept in `Store.snapshot_cache`, which empties itself whenever the
+store changes; on PostgreSQL each call reads afresh (one prepared statement).
 """
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from purdah.clock import LONDON
@@ -31,38 +41,35 @@ from purdah.refs import split_ref
 from purdah.store import LAST_RECONCILE_KEY, Store, as_instant
 
 # "window" and "end" are keywords in SQLite and PostgreSQL: always quoted.
-# One statement: the councillor; the council's windows in force or in their run-up (they
-# decide the answer and its warnings), those starting before the last of them in force
-# ends, and the next to start (they say when the answer next changes; with :whole = 1
-# every window not yet over, for the rare answer that needs more, see `_complete`); each
-# election's council and poll day (for the sentence); whether the councillor holds an
-# exemption; and when the stored flags were last reconciled (to know whether they should
-# agree with the answer).
+# One statement: the councillor, with each of their council's windows not over at :at
+# (and its election's notice, poll day, title and council name, for the sentence) and when
+# the stored flags were last reconciled; then, as rows of their own, the councillor's
+# exemptions not over at :at.
 _CHECK_SQL = f"""
 SELECT p.id, p.name, p.ward, p.agreed_may_post, p.may_post, p.may_promote,
        (SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'),
        e.election_id, w.start, w."end", w.ward, w.start_basis, w.end_basis,
        w.actual_notice, w.rule, w.notes, w.run_up_start, w.last_day, w.run_up_note, e.notice,
        w.watch_from, e.poll_date, ac.name, e.title,
-       EXISTS (SELECT 1 FROM exemption x WHERE x.councillor_id = p.id AND x."end" > :at)
+       NULL, NULL, NULL, NULL, NULL, NULL
 FROM councillor p
 JOIN council c ON c.id = p.council_id
-LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at AND (
-    :whole = 1 OR w.watch_from <= :at
-    OR w.start <= (SELECT max(v."end") FROM "window" v
-                   WHERE v.council_id = p.council_id AND v.start <= :at AND v."end" > :at)
-    OR w.start = (SELECT min(v.start) FROM "window" v
-                  WHERE v.council_id = p.council_id AND v.start > :at))
+LEFT JOIN "window" w ON w.council_id = p.council_id AND w."end" > :at
 LEFT JOIN election e ON e.id = w.election_pk
 LEFT JOIN council ac ON ac.slug = e.area
 WHERE c.slug = :council AND p.slug = :slug AND p.left_at IS NULL
-ORDER BY w.start, e.election_id
-"""
-_GRANTS_SQL = """
-SELECT id, action, start, "end", reason, granted_by FROM exemption
-WHERE councillor_id = :pid AND "end" > :at ORDER BY id
+UNION ALL
+SELECT p.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       x.id, x.action, x.start, x."end", x.reason, x.granted_by
+FROM exemption x
+JOIN councillor p ON p.id = x.councillor_id
+JOIN council c ON c.id = p.council_id
+WHERE c.slug = :council AND p.slug = :slug AND p.left_at IS NULL AND x."end" > :at
 """
 _LAST_RUN_SQL = f"SELECT value FROM meta WHERE key = '{LAST_RECONCILE_KEY}'"
+# At most this many subjects are kept per thread (the oldest read goes first).
+CACHED_SUBJECTS = 4096
 
 
 @dataclass(frozen=True)
@@ -113,92 +120,164 @@ def check(
 ) -> CheckAnswer:
     """The answer at `at`. Give `now` (the real clock) to compare with the stored flag only
     where it should hold."""
+    instant = at.astimezone(UTC)
+    cache = store.snapshot_cache()
+    subject: _Subject | None = cache.get(ref) if cache is not None else None
+    if subject is None or instant < subject.since:
+        subject = _read(store, ref, instant)
+        if cache is not None:
+            if len(cache) >= CACHED_SUBJECTS:
+                del cache[next(iter(cache))]
+            cache[ref] = subject
+    key = bisect_right(subject.cuts, instant) * 2 + (action is Action.POST)
+    verdict = subject.verdicts.get(key)
+    if verdict is None:
+        verdict = subject.verdicts[key] = _verdict(subject, action, instant)
+    decision, change, sentence_text, warnings = verdict
+    return CheckAnswer(
+        subject.ref,
+        subject.name,
+        action,
+        at,
+        decision,
+        subject.may_post if action is Action.POST else subject.may_promote,
+        stored_flags_apply(subject.last_run, at, now),
+        warnings,
+        subject.agreed,
+        change,
+        sentence_text,
+    )
+
+
+@dataclass
+class _Subject:
+    """One councillor as one statement read them at `since`: their row, their council's
+    windows not over then (each with the instant from which the check reads it whole, as
+    (watch_from, span), in start order) and their exemptions not over then. Good for any
+    instant from `since` while the store is unchanged."""
+
+    ref: str
+    name: str
+    ward: str | None
+    agreed: bool
+    may_post: bool
+    may_promote: bool
+    last_run: datetime | None
+    since: datetime
+    windows: list[tuple[datetime, Span]]
+    polls: dict[str, Polled]
+    grants: list[Grant]
+    # Every instant at which something above starts or ends, sorted: the answer is the
+    # same between two consecutive ones (every comparison `_verdict` makes with the
+    # instant is with one of them).
+    cuts: list[datetime] = field(default_factory=list)
+    # The verdicts worked out so far, by interval (the index of its end in `cuts`) and
+    # action (see `check`).
+    verdicts: dict[int, _Verdict] = field(default_factory=dict)
+
+
+_Verdict = tuple[Decision, datetime | None, str, tuple[RunUpWarning, ...]]
+
+
+def _read(store: Store, ref: str, at: datetime) -> _Subject:
     council, slug = split_ref(ref)
-    params = {"at": at, "council": council, "slug": slug, "whole": 0}
-    rows = store.query(_CHECK_SQL, params)
-    if not rows:
+    rows = store.query(_CHECK_SQL, {"at": at, "council": council, "slug": slug})
+    head = next((r for r in rows if r[24] is None), None)
+    if head is None:
         council_by_slug(store, council)  # NotFound if there is no such council
         raise NotFound(
             f"no councillor {slug!r} in council {council!r}: see "
             f"'purdah councillor list --council {council}'"
         )
-    pid, name, ward, agreed, may_post, may_promote, last_run = rows[0][:7]
-    granted = bool(rows[0][24])
-    watched, every, by_election = _spans(rows, at)
-    if not _complete(every, at, ward, granted):
-        rows = store.query(_CHECK_SQL, params | {"whole": 1})
-        watched, every, by_election = _spans(rows, at)
-    spans = [s for s in watched if s.start <= at]
-    warnings = run_up_warnings(at, ward, [s for s in watched if s.start > at])
-    grants = []
-    slug_of_ward = ward_slug(ward)
-    # Exemptions matter only in a window, and are read only when there are any.
-    if granted and any(s.ward in (None, slug_of_ward) for s in every):
-        grants = [
-            Grant(g[0], g[1], as_instant(g[2]), as_instant(g[3]), g[4], g[5])
-            for g in store.query(_GRANTS_SQL, {"pid": pid, "at": at})
-        ]
-    decision = decide(
-        action, at, ward=ward, agreed_may_post=bool(agreed), spans=spans, grants=grants
+    if store.sqlite_path is not None:
+        return _subject(council, slug, rows, at)
+    # Without a signal that the store is unchanged (PostgreSQL) every call reads; what is
+    # worked out from the rows is kept by the rows themselves, the same rows giving the
+    # same subject (the answer depends on nothing else but the instant).
+    memo: dict[Any, _Subject] | None = getattr(_MEMO, "subjects", None)
+    if memo is None:
+        memo = _MEMO.subjects = {}
+    key = (council, slug, tuple(rows))
+    subject = memo.get(key)
+    if subject is None:
+        if len(memo) >= CACHED_SUBJECTS:
+            del memo[next(iter(memo))]
+        subject = memo[key] = _subject(council, slug, rows, at)
+    return subject
+
+
+_MEMO = threading.local()
+
+
+def _subject(council: str, slug: str, rows: list[tuple[Any, ...]], at: datetime) -> _Subject:
+    head = next(r for r in rows if r[24] is None)
+    windows = sorted(
+        ((as_instant(r[20]), _span(r)) for r in rows if r[24] is None and r[7] is not None),
+        key=lambda pair: (pair[1].start, pair[1].election_id),
     )
-    change = next_change(action, at, decision.allowed, ward, bool(agreed), every, grants)
-    stored = bool(may_post if action is Action.POST else may_promote)
-    last = datetime.fromisoformat(last_run) if last_run else None
-    comparable = stored_flags_apply(last, at, now)
-    return CheckAnswer(
+    grants = sorted(
+        (
+            Grant(r[24], r[25], as_instant(r[26]), as_instant(r[27]), r[28], r[29])
+            for r in rows
+            if r[24] is not None
+        ),
+        key=lambda g: g.id,
+    )
+    polls = {
+        r[7]: Polled(r[7], _day(r[21]), r[22], r[23] or "")
+        for r in rows
+        if r[24] is None and r[7] is not None
+    }
+    cuts = {t for g in grants for t in (g.start, g.end)}
+    for watch_from, s in windows:
+        cuts |= {watch_from, s.start, s.end}
+        if s.run_up_start is not None:
+            cuts.add(s.run_up_start)
+    last_run = head[6]
+    return _Subject(
         f"{council}/{slug}",
-        name,
+        head[1],
+        head[2],
+        bool(head[3]),
+        bool(head[4]),
+        bool(head[5]),
+        datetime.fromisoformat(last_run) if last_run else None,
+        at,
+        windows,
+        polls,
+        grants,
+        sorted(cuts),
+    )
+
+
+def _verdict(subject: _Subject, action: Action, at: datetime) -> _Verdict:
+    """The answer at `at` but for what depends on `at` itself: the decision, when it next
+    changes, the sentence and the run-up warnings. It compares `at` only with instants in
+    `subject.cuts`."""
+    ward = subject.ward
+    # The windows not over at `at`; those read whole (from their watch_from, the start of
+    # their run-up or of the window) decide the answer and its warnings.
+    every = [s for _, s in subject.windows if s.end > at]
+    watched = [s for watch_from, s in subject.windows if s.end > at and watch_from <= at]
+    slug_of_ward = ward_slug(ward)
+    # Exemptions matter only in a window of this councillor's.
+    grants = (
+        [g for g in subject.grants if g.end > at]
+        if any(s.ward in (None, slug_of_ward) for s in every)
+        else []
+    )
+    decision = decide(
         action,
         at,
-        decision,
-        stored,
-        comparable,
-        warnings,
-        bool(agreed),
-        change,
-        sentence(action, decision, change, every, _Lookup(by_election), warnings, ward),
+        ward=ward,
+        agreed_may_post=subject.agreed,
+        spans=[s for s in watched if s.start <= at],
+        grants=grants,
     )
-
-
-def _spans(
-    rows: list[tuple[Any, ...]], at: datetime
-) -> tuple[list[Span], list[Span], dict[str, tuple[Any, ...]]]:
-    """The windows in force or in their run-up, read whole; and every window read, a later
-    one only for when it starts and ends and for whom (read whole if the sentence names
-    it); and each election's row."""
-    watched: list[Span] = []
-    every: list[Span] = []
-    by_election: dict[str, tuple[Any, ...]] = {}
-    for r in rows:
-        if r[7] is None:
-            continue
-        by_election[r[7]] = r
-        if as_instant(r[20]) <= at:
-            span = _span(r)
-            watched.append(span)
-        else:
-            span = Span(r[7], as_instant(r[8]), as_instant(r[9]), r[10])
-        every.append(span)
-    return watched, every, by_election
-
-
-def _complete(spans: list[Span], at: datetime, ward: str | None, granted: bool) -> bool:
-    """Whether the windows read are enough to say when the answer next changes: true
-    unless an exemption is held, a window in force leaves this ward out, the next window
-    to start is not this ward's, or a window read runs on past the end of those in force
-    (so a chain of windows may continue beyond what was read)."""
-    if not spans:
-        return True
-    if granted:
-        return False
-    live = [s for s in spans if s.start <= at]
-    if live:
-        if not all(s.covers(at, ward) for s in live):
-            return False
-        last = max(s.end for s in live)
-        return not any(s.end > last for s in spans if s.start <= last)
-    first = min(s.start for s in spans if s.start > at) if spans else None
-    return first is None or any(s.start == first and s.covers(first, ward) for s in spans)
+    warnings = run_up_warnings(at, ward, [s for s in watched if s.start > at])
+    change = next_change(action, at, decision.allowed, ward, subject.agreed, every, grants)
+    text = sentence(action, decision, change, every, _Lookup(subject.polls), warnings, ward)
+    return decision, change, text, warnings
 
 
 def _span(r: tuple[Any, ...]) -> Span:
@@ -220,32 +299,17 @@ def _span(r: tuple[Any, ...]) -> Span:
 
 
 class _Lookup:
-    """An election's whole window and its poll, read from the check's rows when needed."""
+    """An election's poll, for the sentence (every window is read whole)."""
 
-    def __init__(self, rows: dict[str, tuple[Any, ...]]) -> None:
-        self.rows = rows
+    def __init__(self, polls: dict[str, Polled]) -> None:
+        self.polls = polls
 
     def span(self, span: Span) -> Span:
         """The window with its notice date and last day, which the sentence names."""
-        if span.start_basis:  # read whole already
-            return span
-        r = self.rows.get(span.election_id)
-        if r is None:
-            return span
-        return Span(
-            span.election_id,
-            span.start,
-            span.end,
-            span.ward,
-            last_day=_day(r[17]),
-            notice=_day(r[19]),
-        )
+        return span
 
     def poll(self, election_id: str) -> Polled:
-        r = self.rows.get(election_id)
-        if r is None:
-            return Polled(election_id, None, None)
-        return Polled(election_id, _day(r[21]), r[22], r[23] or "")
+        return self.polls.get(election_id) or Polled(election_id, None, None)
 
 
 @dataclass(frozen=True)

@@ -11,42 +11,14 @@ from purdah.decide import Action
 from purdah.errors import InputError, NotFound
 from purdah.models import council_t, councillor_t, exemption_t, flag_change_t
 from purdah.refs import split_ref
+from purdah.services.listing import HistoryRow as HistoryRow  # its home is listing
+from purdah.services.listing import history as history
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.store import Store
 
 P = councillor_t.c
 C = council_t.c
 F = flag_change_t.c
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    councillor: str
-    flag: str
-    old: bool
-    new: bool
-    at: datetime
-    recorded_at: datetime
-    cause: str
-    actor: str
-
-
-def history(store: Store, ref: str | None = None, limit: int | None = None) -> list[HistoryRow]:
-    query = (
-        sa.select(C.slug, P.slug, F.flag, F.old, F.new, F.at, F.recorded_at, F.cause, F.actor)
-        .join_from(flag_change_t, councillor_t, F.councillor_id == P.id)
-        .join(council_t, P.council_id == C.id)
-        .order_by(F.at, F.id)
-    )
-    if ref:
-        council, slug = split_ref(ref)
-        query = query.where(C.slug == council, P.slug == slug)
-    with store.read() as conn:
-        if ref and not conn.execute(query.limit(1)).first():
-            _require_councillor(conn, ref)
-        rows = conn.execute(query).all()
-    out = [HistoryRow(f"{r[0]}/{r[1]}", *r[2:]) for r in rows]
-    return out[-limit:] if limit else out
 
 
 def _require_councillor(conn: sa.engine.Connection, ref: str) -> int:

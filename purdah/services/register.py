@@ -24,6 +24,8 @@ from purdah.errors import InputError
 from purdah.models import council_area_t, council_t, councillor_t, meta_t
 from purdah.queries import council_id as council_id  # re-exported: its old home
 from purdah.refs import split_ref
+from purdah.services.listing import CouncilRow as CouncilRow  # its home is listing
+from purdah.services.listing import list_councils as list_councils
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import Scope, WindowChanges, recompute_windows
 from purdah.store import DEFAULT_START_POLICY_KEY, Store
@@ -34,19 +36,6 @@ SCOPES = COUNCIL_SCOPES  # its old name
 C = council_t.c
 A = council_area_t.c
 P = councillor_t.c
-
-
-@dataclass(frozen=True)
-class CouncilRow:
-    slug: str
-    name: str
-    nation: str
-    kind: str
-    within: tuple[str, ...]
-    start_policy: str
-    end_policy: str
-    scope: str
-    councillors: int = 0
 
 
 @dataclass(frozen=True)
@@ -248,31 +237,6 @@ def add_council(
     with store.write() as (conn, now):
         (row,) = _insert_councils(conn, [row], now, new_areas=new_areas)
     return row
-
-
-def list_councils(store: Store) -> list[CouncilRow]:
-    with store.read() as conn:
-        areas: dict[int, list[str]] = {}
-        for cid, area in conn.execute(sa.select(A.council_id, A.area).order_by(A.area)):
-            areas.setdefault(cid, []).append(area)
-        counts: dict[int, int] = dict(
-            conn.execute(sa.select(P.council_id, sa.func.count()).group_by(P.council_id)).all()
-        )
-        rows = conn.execute(sa.select(council_t).order_by(C.slug)).mappings()
-        return [
-            CouncilRow(
-                r["slug"],
-                r["name"],
-                r["nation"],
-                r["kind"],
-                tuple(areas.get(r["id"], ())),
-                r["start_policy"],
-                r["end_policy"],
-                r["scope"],
-                counts.get(r["id"], 0),
-            )
-            for r in rows
-        ]
 
 
 def add_councillor(

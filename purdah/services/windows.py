@@ -35,10 +35,11 @@ from purdah.models import (
     window_t,
 )
 from purdah.polls import check_poll_can_exist
-from purdah.queries import council_id
 from purdah.queries import span_of as span_of  # re-exported: its old home
 from purdah.queries import spans_query as spans_query  # re-exported: its old home
-from purdah.store import Store, db_instant
+from purdah.services.listing import WindowRow as WindowRow  # its home is listing
+from purdah.services.listing import list_windows as list_windows
+from purdah.store import db_instant
 from purdah.timetable import (
     EndPolicy,
     StartPolicy,
@@ -526,52 +527,6 @@ def forget_removed(conn: Connection, windows: list[dict[str, Any]]) -> None:
     stale = [row.id for row in kept if (row.council_id, row.election_id) in back]
     if stale:
         conn.execute(sa.delete(removed_window_t).where(R.id.in_(stale)))
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    council: str
-    election_id: str
-    status: str
-    start: datetime
-    end: datetime
-    start_basis: str
-    end_basis: str
-    actual_notice: bool
-    rule: str
-    ward: str | None
-    notes: str
-    run_up_start: datetime | None = None  # the run-up, when the policy does not restrict in it
-    last_day: date | None = None
-    run_up_note: str = ""
-
-
-def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
-    query = (
-        sa.select(
-            council_t.c.slug,
-            E.election_id,
-            E.status,
-            W.start,
-            W.end,
-            W.start_basis,
-            W.end_basis,
-            W.actual_notice,
-            W.rule,
-            W.ward,
-            W.notes,
-            W.run_up_start,
-            W.last_day,
-            W.run_up_note,
-        )
-        .join_from(window_t, election_t, W.election_pk == E.id)
-        .join(council_t, W.council_id == council_t.c.id)
-        .order_by(council_t.c.slug, W.start, E.election_id)
-    )
-    with store.read() as conn:
-        if council:
-            query = query.where(W.council_id == council_id(conn, council))
-        return [WindowRow(*row) for row in conn.execute(query)]
 
 
 def next_boundary(conn: Connection, after: datetime) -> datetime | None:
