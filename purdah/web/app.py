@@ -301,11 +301,13 @@ def create_app(
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/", response_class=HTMLResponse, summary="The clerk's page")
-    def page(request: Request, council: str | None = None) -> HTMLResponse:
-        from purdah.web.page import render_page
+    def page(request: Request, council: str | None = None, at: str | None = None) -> HTMLResponse:
+        # Errors (a bad `at`, an unknown council) are a page too: a browser asked.
+        from purdah.web.page import page_response
 
         base = str(request.base_url).rstrip("/")
-        return HTMLResponse(render_page(store, clock(), base, council))
+        code, html = page_response(store, clock(), base, council, at)
+        return HTMLResponse(html, status_code=code)
 
     return app
 
