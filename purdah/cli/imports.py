@@ -132,7 +132,7 @@ def import_(
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
-    progress = Progress("importing")
+    progress = Progress("importing", enabled=not as_json)
     try:
         report = import_sources(
             open_db(db),
@@ -226,13 +226,18 @@ def feed_add(
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
-    result = add_feed(
-        open_db(db),
-        location,
-        name=name,
-        options=options,
-        every=parse_duration(every),
-    )
+    progress = Progress("fetching the feed", enabled=not as_json)
+    try:
+        result = add_feed(
+            open_db(db),
+            location,
+            name=name,
+            options=options,
+            every=parse_duration(every),
+            progress=progress,
+        )
+    finally:
+        progress.close()
     _render_refresh(result, as_json, added=True)
 
 
@@ -274,7 +279,14 @@ def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -
     from purdah.services.feeds import refresh_due, refresh_feed
 
     store = open_db(db)
-    results = [refresh_feed(store, name, force=force)] if name else refresh_due(store)
+    progress = Progress("refreshing feeds", enabled=not as_json)
+    try:
+        if name:
+            results = [refresh_feed(store, name, force=force, progress=progress)]
+        else:
+            results = refresh_due(store, progress=progress)
+    finally:
+        progress.close()
     for result in results:
         _render_refresh(result, as_json, exit_on_failure=False)
     failed = [r.name for r in results if not r.ok]

@@ -111,14 +111,16 @@ def style(text: str, **styles: Any) -> str:
 
 class Progress:
     """A progress bar on stderr for work that takes more than a second, only on a terminal
-    (click.progressbar hides itself elsewhere): call it with (done, total)."""
+    and never with --json (`enabled=False`): call it with (done, total). The bar is plain
+    characters, so NO_COLOR leaves it as it is: it carries no colour to take away."""
 
-    def __init__(self, label: str, after: float = 1.0) -> None:
+    def __init__(self, label: str, after: float = 1.0, *, enabled: bool = True) -> None:
         import time
 
         self.label = label
         self.started = time.monotonic()
         self.after = after
+        self.enabled = enabled
         self.bar: Any = None
         self.done = 0
 
@@ -127,7 +129,9 @@ class Progress:
         import time
 
         if self.bar is None:
-            if time.monotonic() - self.started < self.after or not sys.stderr.isatty():
+            if not self.enabled or not sys.stderr.isatty():
+                return
+            if time.monotonic() - self.started < self.after:
                 return
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
