@@ -365,7 +365,7 @@ def refresh_due(
             .scalars()
             .all()
         )
-    results = []
+    results: list[RefreshResult] = []
     for name in due:
         if cancel is not None and cancel.is_set():
             break
