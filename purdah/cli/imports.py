@@ -253,14 +253,22 @@ def feed_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([feed_json(r) for r in rows])
         return
-    from purdah.cli.render import instant
+    from purdah.cli.render import columns, instant
 
-    for r in rows:
-        ok = instant(r.last_ok_at) if r.last_ok_at else "never"
-        state = f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok"
-        click.echo(
-            f"{r.name}  {r.location}  every {r.every}  {plural(r.polls, 'poll')}  "
-            f"last good: {ok}  {state}"
+    if rows:
+        columns(
+            ("FEED", "LOCATION", "EVERY", "POLLS", "LAST GOOD", "STATE"),
+            [
+                (
+                    r.name,
+                    r.location,
+                    str(r.every),
+                    str(r.polls),
+                    instant(r.last_ok_at) if r.last_ok_at else "never",
+                    f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok",
+                )
+                for r in rows
+            ],
         )
 
 

@@ -401,11 +401,21 @@ def council_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
         return
-    for r in rows:
-        within = f"  within: {', '.join(r.within)}" if r.within else ""
-        click.echo(
-            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
-            f"start policy {r.start_policy}){within}"
+    if rows:
+        columns(
+            ("COUNCIL", "NAME", "KIND", "NATION", "COUNCILLORS", "START POLICY", "WITHIN"),
+            [
+                (
+                    r.slug,
+                    r.name,
+                    r.kind,
+                    r.nation,
+                    str(r.councillors),
+                    r.start_policy,
+                    ", ".join(r.within) or "-",
+                )
+                for r in rows
+            ],
         )
 
 
