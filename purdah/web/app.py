@@ -366,6 +366,13 @@ def _document_errors_and_auth(app: FastAPI) -> None:
                     "application/json": {"schema": {"type": "object", "required": ["ok", "faults"]}}
                 },
             }
+        page = spec.get("paths", {}).get("/", {}).get("get")
+        if page is not None:  # the clerk's page answers its errors as a page, not JSON
+            for code, text in (("404", "No such council"), ("422", "A bad `at`")):
+                page["responses"][code] = {
+                    "description": f"{text}: a page with the error message",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
         app.openapi_schema = spec
         return spec
 
