@@ -12,7 +12,7 @@ from purdah.cli.options import (
     open_db,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, echo_lines, instant, table, yes_no
+from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, instant, table, yes_no
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -123,14 +123,23 @@ def status(council_slug: str | None, at: str | None, db: str | None, as_json: bo
         echo_json([status_json(r) for r in rows])
         return
     click.echo(f"as of {instant(when)}")
+    if not rows:
+        return
+    table_rows: list[tuple[str, ...]] = []
     for r in rows:
-        fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
-        why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
-        warn = "".join(f"  warning: {w.message}" for w in r.warnings)
-        click.echo(
-            f"{r.councillor}  post: {yes_no(r.may_post.allowed)}  "
-            f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}"
+        notes = [r.may_promote.cause] if r.may_promote.windows else []
+        notes += [f"warning: {w.message}" for w in r.warnings]
+        if r.mismatch:
+            notes.append("FAULT: stored flags differ, run 'purdah reconcile'")
+        table_rows.append(
+            (
+                r.councillor,
+                yes_no(r.may_post.allowed),
+                yes_no(r.may_promote.allowed),
+                "; ".join(notes) or "-",
+            )
         )
+    columns(("COUNCILLOR", "MAY POST", "MAY PROMOTE", "WHY"), table_rows)
 
 
 @click.command()

@@ -16,7 +16,7 @@ from purdah.cli.options import (
     referendum_option,
     resolve_at,
 )
-from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_refresh, instant
+from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, echo_refresh, instant
 from purdah.words import plural
 
 
@@ -127,14 +127,19 @@ def election_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([election_json(r) | {"notice_planned": r.notice_planned(now)} for r in rows])
         return
+    table_rows: list[tuple[str, ...]] = []
     for r in rows:
-        notice = ""
+        notice = []
         if r.notice:
-            notice = f", notice {r.notice}" + (" (planned)" if r.notice_planned(now) else "")
+            notice.append(f"{r.notice}" + (" (planned)" if r.notice_planned(now) else ""))
         if r.announced_at:
-            notice += f", announced {instant(r.announced_at)}"
+            notice.append(f"announced {instant(r.announced_at)}")
         moved = f" (moved from {r.original_poll_date})" if r.original_poll_date else ""
-        click.echo(f"{r.election_id}  poll {r.poll_date}{moved}  area {r.area}  {r.status}{notice}")
+        table_rows.append(
+            (r.election_id, f"{r.poll_date}{moved}", r.area, r.status, ", ".join(notice) or "-")
+        )
+    if table_rows:
+        columns(("ELECTION", "POLL", "AREA", "STATUS", "NOTICE"), table_rows)
 
 
 @election.command("cancel")
@@ -311,20 +316,30 @@ def windows(council_slug: str | None, recompute: bool, db: str | None, as_json: 
 
         echo_json([window_row_json(r) for r in rows])
         return
-    lines = []
+    table_rows: list[tuple[str, ...]] = []
     for r in rows:
         ward = f" (ward {r.ward})" if r.ward else ""
         status = "" if r.status == "scheduled" else f" [{r.status}]"
-        lines.append(
-            f"{r.council}  {r.election_id}{status}{ward}  {instant(r.start)} -> "
-            f"{instant(r.end)}  ({r.start_basis}; {r.rule})"
-        )
-        if r.run_up_start:
-            lines.append(
-                f"  run-up from {instant(r.run_up_start)}, not restricted under the council's "
-                f"policy: {r.run_up_note}"
+        table_rows.append(
+            (
+                r.council,
+                f"{r.election_id}{status}{ward}",
+                instant(r.start),
+                instant(r.end),
+                r.rule,
+                r.start_basis,
             )
-    echo_lines(lines)
+        )
+    if table_rows:
+        columns(("COUNCIL", "ELECTION", "START", "END", "RULE", "STARTS AT"), table_rows)
+    echo_lines(
+        [
+            f"{r.council} {r.election_id}: run-up from {instant(r.run_up_start)}, not "
+            f"restricted under the council's policy: {r.run_up_note}"
+            for r in rows
+            if r.run_up_start
+        ]
+    )
 
 
 @election.command("set-referendum")

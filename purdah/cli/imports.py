@@ -133,7 +133,7 @@ def import_(
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
-    progress = Progress("importing")
+    progress = Progress("importing", enabled=not as_json)
     try:
         report = import_sources(
             open_db(db),
@@ -226,13 +226,18 @@ def feed_add(
     options = build_options(
         council, area, nation, election_type, every_event, since, until, source_format
     )
-    result = add_feed(
-        open_db(db),
-        location,
-        name=name,
-        options=options,
-        every=parse_duration(every),
-    )
+    progress = Progress("fetching the feed", enabled=not as_json)
+    try:
+        result = add_feed(
+            open_db(db),
+            location,
+            name=name,
+            options=options,
+            every=parse_duration(every),
+            progress=progress,
+        )
+    finally:
+        progress.close()
     _render_refresh(result, as_json, added=True)
 
 
@@ -248,14 +253,22 @@ def feed_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([feed_json(r) for r in rows])
         return
-    from purdah.cli.render import instant
+    from purdah.cli.render import columns, instant
 
-    for r in rows:
-        ok = instant(r.last_ok_at) if r.last_ok_at else "never"
-        state = f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok"
-        click.echo(
-            f"{r.name}  {r.location}  every {r.every}  {plural(r.polls, 'poll')}  "
-            f"last good: {ok}  {state}"
+    if rows:
+        columns(
+            ("FEED", "LOCATION", "EVERY", "POLLS", "LAST GOOD", "STATE"),
+            [
+                (
+                    r.name,
+                    r.location,
+                    str(r.every),
+                    str(r.polls),
+                    instant(r.last_ok_at) if r.last_ok_at else "never",
+                    f"FAILING ({r.failures}x): {r.last_error}" if r.last_error else "ok",
+                )
+                for r in rows
+            ],
         )
 
 
@@ -274,7 +287,14 @@ def feed_refresh(name: str | None, force: bool, db: str | None, as_json: bool) -
     from purdah.services.feeds import refresh_due, refresh_feed
 
     store = open_db(db)
-    results = [refresh_feed(store, name, force=force)] if name else refresh_due(store)
+    progress = Progress("refreshing feeds", enabled=not as_json)
+    try:
+        if name:
+            results = [refresh_feed(store, name, force=force, progress=progress)]
+        else:
+            results = refresh_due(store, progress=progress)
+    finally:
+        progress.close()
     for result in results:
         _render_refresh(result, as_json, exit_on_failure=False)
     failed = [r.name for r in results if not r.ok]

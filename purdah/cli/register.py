@@ -16,7 +16,7 @@ from purdah.choices import (
     START_POLICIES,
 )
 from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
-from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, instant
+from purdah.cli.render import columns, echo_changes, echo_json, instant
 from purdah.words import plural
 
 
@@ -402,14 +402,22 @@ def council_list(db: str | None, as_json: bool) -> None:
     if as_json:
         echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
         return
-    lines = []
-    for r in rows:
-        within = f"  within: {', '.join(r.within)}" if r.within else ""
-        lines.append(
-            f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
-            f"start policy {r.start_policy}){within}"
+    if rows:
+        columns(
+            ("COUNCIL", "NAME", "KIND", "NATION", "COUNCILLORS", "START POLICY", "WITHIN"),
+            [
+                (
+                    r.slug,
+                    r.name,
+                    r.kind,
+                    r.nation,
+                    str(r.councillors),
+                    r.start_policy,
+                    ", ".join(r.within) or "-",
+                )
+                for r in rows
+            ],
         )
-    echo_lines(lines)
 
 
 @council.command("import")

@@ -97,10 +97,12 @@ def columns(header: tuple[str, ...], rows: list[tuple[str, ...]], indent: str = 
     """An aligned table: each column as wide as its widest cell, two spaces between, the
     last column not padded (so lines carry no trailing spaces)."""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = []
     for index, row in enumerate((header, *rows)):
         cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
         line = indent + "  ".join([*cells, row[-1]])
-        click.echo(style(line, bold=True) if index == 0 else line)
+        lines.append(style(line, bold=True) if index == 0 else line)
+    echo_lines(lines)  # one write: a listing of 40,000 windows is printing, not start-up
 
 
 def style(text: str, **styles: Any) -> str:
@@ -115,14 +117,16 @@ def style(text: str, **styles: Any) -> str:
 
 class Progress:
     """A progress bar on stderr for work that takes more than a second, only on a terminal
-    (click.progressbar hides itself elsewhere): call it with (done, total)."""
+    and never with --json (`enabled=False`): call it with (done, total). The bar is plain
+    characters, so NO_COLOR leaves it as it is: it carries no colour to take away."""
 
-    def __init__(self, label: str, after: float = 1.0) -> None:
+    def __init__(self, label: str, after: float = 1.0, *, enabled: bool = True) -> None:
         import time
 
         self.label = label
         self.started = time.monotonic()
         self.after = after
+        self.enabled = enabled
         self.bar: Any = None
         self.done = 0
 
@@ -131,7 +135,9 @@ class Progress:
         import time
 
         if self.bar is None:
-            if time.monotonic() - self.started < self.after or not sys.stderr.isatty():
+            if not self.enabled or not sys.stderr.isatty():
+                return
+            if time.monotonic() - self.started < self.after:
                 return
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()

@@ -43,7 +43,7 @@ def token_add(name: str, scope: str, db: str | None) -> None:
 @json_option
 def token_list(db: str | None, as_json: bool) -> None:
     """Every token's name, scope, and when it was made and last used (never its value)."""
-    from purdah.cli.render import echo_json, instant
+    from purdah.cli.render import columns, echo_json, instant
     from purdah.serialize import iso_instant
     from purdah.services.tokens import list_tokens
 
@@ -64,10 +64,18 @@ def token_list(db: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no tokens: 'purdah token add NAME' makes one")
         return
-    for r in rows:
-        made = instant(r.created_at) if r.created_at else "-"
-        used = instant(r.last_used_at) if r.last_used_at else "never"
-        click.echo(f"{r.name}  scope {r.scope}  created {made}  last used {used}")
+    columns(
+        ("TOKEN", "SCOPE", "CREATED", "LAST USED"),
+        [
+            (
+                r.name,
+                str(r.scope),
+                instant(r.created_at) if r.created_at else "-",
+                instant(r.last_used_at) if r.last_used_at else "never",
+            )
+            for r in rows
+        ],
+    )
 
 
 @token.command("revoke")

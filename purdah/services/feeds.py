@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,8 +140,10 @@ def add_feed(
     name: str | None,
     options: ImportOptions,
     every: timedelta = DEFAULT_EVERY,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RefreshResult:
-    """Register a feed and fetch it once at once (a failure keeps it registered)."""
+    """Register a feed and fetch it once at once (a failure keeps it registered);
+    `progress` as for refresh_feed."""
     check_every(every)
     if not is_url(location):
         path = Path(location).expanduser()
@@ -167,7 +170,7 @@ def add_feed(
                 created_at=now,
             )
         )
-    return refresh_feed(store, feed_name)
+    return refresh_feed(store, feed_name, progress=progress)
 
 
 def list_feeds(store: Store) -> list[FeedRow]:
@@ -220,12 +223,32 @@ def refresh_feed(
     force: bool = False,
     timeout: float = DEADLINE_SECONDS,
     cancel: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RefreshResult:
     """Fetch and import one feed; on failure record it and keep the last good data.
 
     Any failure of this feed's fetch or import (not only the expected ones: a server that
     breaks the protocol, content the store refuses) is recorded on the feed with back-off.
-    A fetch abandoned because the process is stopping (`cancel`) records nothing."""
+    A fetch abandoned because the process is stopping (`cancel`) records nothing.
+    `progress` is told (steps done, REFRESH_STEPS) as the feed is fetched, read and
+    written (a feed that did not change, or failed, jumps to the end)."""
+    tell = progress or (lambda _done, _total: None)
+    result = _refresh_feed(store, name, force, timeout, cancel, tell)
+    tell(REFRESH_STEPS, REFRESH_STEPS)
+    return result
+
+
+REFRESH_STEPS = 3  # fetched, read, written
+
+
+def _refresh_feed(
+    store: Store,
+    name: str,
+    force: bool,
+    timeout: float,
+    cancel: threading.Event | None,
+    tell: Callable[[int, int], None],
+) -> RefreshResult:
     feed = _feed(store, name)
     every = _every_of(feed)
     options = _options_of(feed.options)
@@ -243,6 +266,7 @@ def refresh_feed(
             timeout=timeout,
             cancel=cancel,
         )
+        tell(1, REFRESH_STEPS)
         if fetched.data is None:
             due = _record(store, feed, ok=True, wait=every)
             return RefreshResult(feed.name, True, not_modified=True, next_due_at=due)
@@ -254,6 +278,8 @@ def refresh_feed(
             names=[f"feed:{feed.name}"],
             data=[fetched.data],
             partial=partial,
+            # The import's own steps (the source read, the write) after the fetch.
+            progress=lambda done, total: tell(1 + 2 * done // total, REFRESH_STEPS),
         )
     except FetchCancelled:
         raise
@@ -275,6 +301,13 @@ def refresh_feed(
         last_modified=fetched.last_modified,
     )
     return RefreshResult(feed.name, True, report=report, next_due_at=due)
+
+
+def _offset(
+    progress: Callable[[int, int], None], base: int, total: int
+) -> Callable[[int, int], None]:
+    """One feed's steps as steps of the whole run, `base` of `total` done before it."""
+    return lambda done, _steps: progress(base + done, total)
 
 
 def _describe(exc: BaseException) -> str:
@@ -316,10 +349,12 @@ def refresh_due(
     *,
     timeout: float = DEADLINE_SECONDS,
     cancel: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[RefreshResult]:
     """Refresh every feed whose time has come (the scheduler's job), each on its own: one
     feed's failure is recorded on it and the others are still refreshed. Stops early, with
-    nothing recorded for the rest, once `cancel` is set."""
+    nothing recorded for the rest, once `cancel` is set. `progress` is told (steps done,
+    steps in all): REFRESH_STEPS for each feed due."""
     now = store.clock()
     with store.read() as conn:
         due = (
@@ -331,12 +366,15 @@ def refresh_due(
             .scalars()
             .all()
         )
-    results = []
+    results: list[RefreshResult] = []
     for name in due:
         if cancel is not None and cancel.is_set():
             break
         try:
-            results.append(refresh_feed(store, name, timeout=timeout, cancel=cancel))
+            base = len(results) * REFRESH_STEPS
+            total = len(due) * REFRESH_STEPS
+            step = None if progress is None else _offset(progress, base, total)
+            results.append(refresh_feed(store, name, timeout=timeout, cancel=cancel, progress=step))
         except FetchCancelled:
             break
         except Exception as exc:  # e.g. the store itself failed: one feed must not stop the rest

@@ -324,11 +324,13 @@ def create_app(
         return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/", response_class=HTMLResponse, summary="The clerk's page")
-    def page(request: Request, council: str | None = None) -> HTMLResponse:
-        from purdah.web.page import render_page
+    def page(request: Request, council: str | None = None, at: str | None = None) -> HTMLResponse:
+        # Errors (a bad `at`, an unknown council) are a page too: a browser asked.
+        from purdah.web.page import page_response
 
         base = str(request.base_url).rstrip("/")
-        return HTMLResponse(render_page(store, clock(), base, council))
+        code, html = page_response(store, clock(), base, council, at)
+        return HTMLResponse(html, status_code=code)
 
     return app
 
@@ -387,6 +389,13 @@ def _document_errors_and_auth(app: FastAPI) -> None:
                     "application/json": {"schema": {"type": "object", "required": ["ok", "faults"]}}
                 },
             }
+        page = spec.get("paths", {}).get("/", {}).get("get")
+        if page is not None:  # the clerk's page answers its errors as a page, not JSON
+            for code, text in (("404", "No such council"), ("422", "A bad `at`")):
+                page["responses"][code] = {
+                    "description": f"{text}: a page with the error message",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
         app.openapi_schema = spec
         return spec
 

@@ -240,12 +240,14 @@ def test_rules_lists_every_start_policy():
 def test_windows_show_the_run_up_a_policy_does_not_restrict_in(db):
     lines = run("windows", "--council", "gedling").output.splitlines()
     assert lines == [
-        "gedling  local.nottinghamshire.2029-05-03  Tue 2029-03-27 00:00 BST -> "
-        "Thu 2029-05-03 22:00 BST  (statutory latest notice of election; local-eng)",
-        "  run-up from Tue 2029-03-06 00:00 GMT, not restricted under the council's policy: "
-        "the notice of election for local.nottinghamshire.2029-05-03 may be published any "
-        "day (last day Tue 27 Mar 2029)",
+        "COUNCIL  ELECTION                          START                     END"
+        "                       RULE       STARTS AT",
+        "gedling  local.nottinghamshire.2029-05-03  Tue 2029-03-27 00:00 BST  "
+        "Thu 2029-05-03 22:00 BST  local-eng  statutory latest notice of election",
+        "gedling local.nottinghamshire.2029-05-03: run-up from Tue 2029-03-06 00:00 GMT, not "
+        "restricted under the council's policy: the notice of election for "
+        "local.nottinghamshire.2029-05-03 may be published any day (last day Tue 27 Mar 2029)",
     ]
     [row] = json.loads(run("windows", "--council", "gedling", "--json").output)
     assert (row["run_up_start"], row["last_day"]) == ("2029-03-06T00:00:00+00:00", "2029-03-27")
-    assert row["run_up_warning"] == lines[1].split("policy: ", 1)[1]
+    assert row["run_up_warning"] == lines[2].split("policy: ", 1)[1]

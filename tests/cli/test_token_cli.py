@@ -33,7 +33,8 @@ def test_add_prints_the_token_once_alone_on_the_last_line(db):
     listed = run("token", "list")
     assert listed.exit_code == 0 and lines[-1] not in listed.output
     assert re.fullmatch(
-        r"rota-tool  scope check  created \w{3} \d{4}-\d\d-\d\d \d\d:\d\d \w+  last used never\n",
+        r"TOKEN      SCOPE  CREATED                   LAST USED\n"
+        r"rota-tool  check  \w{3} \d{4}-\d\d-\d\d \d\d:\d\d \w+  never\n",
         listed.output,
     )
 

@@ -332,3 +332,45 @@ def test_feed_add_with_an_absurd_every_writes_nothing(tmp_path, server):
         "weekly (write e.g. 6h, 1d or 7d)"
     )
     assert list_feeds(open_store(db)) == [] and server.requests == []
+
+
+def test_refresh_tells_its_progress_fetch_read_write(store, server):
+    """Issue 13: a feed refresh reports (steps done, steps in all), for the CLI's bar."""
+    nottinghamshire(store)
+    add(store, server)
+    server.body = ics("20270506", "20280504")
+    seen: list[tuple[int, int]] = []
+    result = refresh_feed(
+        set_clock(store, NOW + timedelta(hours=7)), "parish", progress=lambda *s: seen.append(s)
+    )
+    assert result.ok and not result.not_modified
+    assert seen == [(1, 3), (2, 3), (3, 3), (3, 3)]  # fetched, read, written; done
+    seen.clear()
+    unchanged = refresh_feed(
+        set_clock(store, NOW + timedelta(hours=8)), "parish", progress=lambda *s: seen.append(s)
+    )
+    assert unchanged.not_modified and seen == [(1, 3), (3, 3)]
+    seen.clear()
+    server.status = 500
+    failed = refresh_feed(
+        set_clock(store, NOW + timedelta(hours=9)), "parish", progress=lambda *s: seen.append(s)
+    )
+    assert not failed.ok and seen == [(3, 3)]
+
+
+def test_refresh_due_tells_its_progress_across_feeds(store, server, tmp_path):
+    nottinghamshire(store)
+    add(store, server)
+    path = tmp_path / "other.ics"
+    path.write_bytes(ics("20280504"))
+    add_feed(
+        set_clock(store, NOW), str(path), name="other", options=ImportOptions(council="selston")
+    )
+    seen: list[tuple[int, int]] = []
+    results = refresh_due(
+        set_clock(store, NOW + timedelta(days=2)), progress=lambda *s: seen.append(s)
+    )
+    assert len(results) == 2
+    assert {total for _, total in seen} == {6}
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == 6 and 3 in done  # the first feed ends at 3

@@ -248,7 +248,9 @@ def test_openapi_describes_a_read_only_api_and_the_one_error_shape(anon):
     for path, operations in spec["paths"].items():
         for operation in operations.values():
             for code, response in operation["responses"].items():
-                if code.startswith("4"):
+                if path == "/" and code in ("404", "422"):  # the page answers with a page
+                    assert set(response["content"]) == {"text/html"}, (path, code)
+                elif code.startswith("4"):
                     assert response["content"]["application/json"]["schema"] == error_ref, (
                         path,
                         code,
@@ -261,13 +263,48 @@ def test_openapi_describes_a_read_only_api_and_the_one_error_shape(anon):
 def test_page_shows_who_is_restricted_the_timeline_links_and_feeds(client):
     page = client.get("/").text
     assert "<script" not in page
-    assert "3 councillors may not be promoted by the council" in page
+    assert "3 councillors in 1 council may not be promoted by the council now" in page
     assert "local.selston.2027-05-06" in page
     assert 'href="webcal://testserver/calendars/selston.ics"' in page
     assert 'href="http://testserver/calendars/selston/jane-doe.ics"' in page
     assert "No feeds registered" in page
     one = client.get("/", params={"council": "gedling"}).text
     assert "Gedling Borough Council" in one and "Selston Parish Council" not in one
+
+
+def test_page_as_at_another_time_says_so_and_when_the_next_restriction_starts(client):
+    """?at= is honoured and shown; a quiet day says when the next restriction starts."""
+    quiet = client.get("/", params={"at": "2027-02-01"})
+    assert quiet.status_code == 200
+    page = quiet.text
+    assert "Shown <strong>as at Mon 1 Feb 2027 00:00 GMT</strong>" in page
+    assert "it is now Thu 1 Apr 2027 12:00 BST" in page  # the app's clock
+    assert "No councillor is restricted at that time" in page
+    # The statutory start (these councils' policy): the last day for the notice.
+    assert (
+        "The next restriction starts <strong>Wed 31 Mar 2027 00:00 BST</strong>: the "
+        "Selston Parish Council election (<code>local.selston.2027-05-06</code>), for "
+        "Selston Parish Council." in page
+    )
+    now = client.get("/").text
+    assert "as at" not in now and "The next restriction starts" not in now
+    # The timeline: months with their year from the month asked about, a line for it.
+    assert '<span class="month" style="left:0.00%">Feb 2027</span>' in page
+    assert ">Feb 2028</span>" in page and ">Mar 2028</span>" not in page
+    assert '<span class="now-label" style="left:0.00%">as at</span>' in page
+
+
+def test_page_errors_are_pages_not_json(client):
+    unknown = client.get("/", params={"council": "nowhere"})
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert '<p class="no">no council &#39;nowhere&#39; in the register: see &#39;purdah ' in (
+        unknown.text
+    )
+    bad = client.get("/", params={"at": "<b>soon</b>"})
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert "at &#39;&lt;b&gt;soon&lt;/b&gt;&#39; is not an ISO 8601 date" in bad.text
+    assert "<script" not in unknown.text + bad.text
 
 
 def test_page_says_yes_but_in_the_run_up_and_lists_notices_to_record(register, tokens):
