@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -200,6 +201,59 @@ def status_json(row: Any) -> dict[str, Any]:
         ],
         "warnings": [warning_json(w) for w in getattr(row, "warnings", ())],
     }
+
+
+def list_chunks(
+    at: str, key: str, lines: Iterable[str], after: Callable[[], dict[str, Any]] | None = None
+) -> Iterator[str]:
+    """The JSON of every list (README: "Lists"), in chunks as its items are produced: one
+    object with `at`, the list under `key` (one item a line) and then the fields `after()`
+    gives once the list is complete (`next`: the cursor of the following page, or null)."""
+    from json import dumps
+
+    yield f'{{\n  "at": {dumps(at)},\n  {dumps(key)}: ['
+    chunk: list[str] = []
+    first = True
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 2000:
+            yield ("\n    " if first else ",\n    ") + ",\n    ".join(chunk)
+            first, chunk = False, []
+    if chunk:
+        yield ("\n    " if first else ",\n    ") + ",\n    ".join(chunk)
+        first = False
+    tail = after() if after else {}
+    rest = "".join(f",\n  {dumps(k)}: {dumps(v, ensure_ascii=False)}" for k, v in tail.items())
+    yield ("]" if first else "\n  ]") + rest + "\n}\n"
+
+
+def status_lines(rows: Iterable[Any]) -> Iterator[str]:
+    """`json.dumps(status_json(row))` for each row, without serialising the same decision
+    again: rows in the same situation share their decision objects, so everything after
+    the name is rendered once per situation (kept alive here, so ids stay unique)."""
+    from json import dumps
+    from json.encoder import encode_basestring
+
+    memo: dict[tuple[int, int, int, bool, bool, bool], tuple[Any, str]] = {}
+    for row in rows:
+        key = (
+            id(row.may_post),
+            id(row.may_promote),
+            id(row.warnings),
+            row.stored_may_post,
+            row.stored_may_promote,
+            row.comparable,
+        )
+        found = memo.get(key)
+        if found is None:
+            whole = dumps(status_json(row), ensure_ascii=False)
+            head = dumps({"councillor": row.councillor, "name": row.name}, ensure_ascii=False)
+            assert whole.startswith(head[:-1] + ", ")
+            found = memo[key] = (row, whole[len(head) + 1 :])
+        yield (
+            f'{{"councillor": {encode_basestring(row.councillor)}, '
+            f'"name": {encode_basestring(row.name)}, {found[1]}'
+        )
 
 
 def change_json(change: Any, refs: dict[int, str]) -> dict[str, Any]:

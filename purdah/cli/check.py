@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 import click
 
 from purdah.cli.options import (
@@ -10,9 +13,11 @@ from purdah.cli.options import (
     dry_run_at_option,
     json_option,
     open_db,
+    page_options,
     resolve_at,
+    resume_at,
 )
-from purdah.cli.render import echo_changes, echo_json, instant, table, yes_no
+from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_list, instant, table, yes_no
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -107,28 +112,62 @@ def _render_check(answer: object) -> None:
 @click.command()
 @click.option("--council", "council_slug", default=None)
 @at_option
+@page_options
 @db_option
 @json_option
-def status(council_slug: str | None, at: str | None, db: str | None, as_json: bool) -> None:
-    """Who may post and be promoted at WHEN, and whether the stored flags agree."""
-    from purdah.serialize import status_json
-    from purdah.services.status import status as status_service
+def status(
+    council_slug: str | None,
+    at: str | None,
+    limit: int | None,
+    cursor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Who may post and be promoted at WHEN, and whether the stored flags agree.
 
+    In register order (council, then councillor), streamed. Every councillor unless
+    --limit is given; a page ends with the cursor that --after continues from (at the
+    same WHEN). --json: {"at", "councillors": [...], "next"}."""
+    from purdah.paging import check_limit, decode, same_or_cursor
+    from purdah.serialize import iso_instant, status_lines
+    from purdah.services.status import KIND, status_page
+
+    check_limit(limit)
     now = resolve_at(None)
+    after = None
     when = resolve_at(at) if at else now
-    rows = status_service(open_db(db), when, council_slug, now)
+    if cursor is not None:
+        found = decode(cursor, KIND, 2)
+        when = resume_at(at, found.at) or when
+        council_slug = same_or_cursor("--council", council_slug, found.council)
+        after = (str(found.after[0]), str(found.after[1]))
+    page = status_page(open_db(db), when, council_slug, now, limit=limit, after=after)
     if as_json:
-        echo_json([status_json(r) for r in rows])
+        echo_list(iso_instant(when), "councillors", status_lines(page), lambda: {"next": page.next})
         return
     click.echo(f"as of {instant(when)}")
-    for r in rows:
-        fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
-        why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
-        warn = "".join(f"  warning: {w.message}" for w in r.warnings)
+    echo_lines(_status_lines(page))
+    if page.next:
         click.echo(
-            f"{r.councillor}  post: {yes_no(r.may_post.allowed)}  "
-            f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}"
+            f"more: purdah status --after {page.next}" + (f" --limit {limit}" if limit else "")
         )
+
+
+def _status_lines(rows: Iterable[Any]) -> Iterator[str]:
+    memo: dict[tuple[int, int, int, bool], tuple[Any, str]] = {}
+    for r in rows:
+        key = (id(r.may_post), id(r.may_promote), id(r.warnings), bool(r.mismatch))
+        found = memo.get(key)
+        if found is None:
+            fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
+            why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
+            warn = "".join(f"  warning: {w.message}" for w in r.warnings)
+            found = memo[key] = (
+                r,
+                f"  post: {yes_no(r.may_post.allowed)}  "
+                f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}",
+            )
+        yield r.councillor + found[1]
 
 
 @click.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +15,28 @@ from purdah.words import plural
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def echo_list(
+    at: str, key: str, lines: Iterable[str], after: Callable[[], dict[str, Any]] | None = None
+) -> None:
+    """A list command's JSON, written as it is produced (see `serialize.list_chunks`)."""
+    from purdah.serialize import list_chunks
+
+    for chunk in list_chunks(at, key, lines, after):
+        click.echo(chunk, nl=False)
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """Text lines written in chunks (a national register is 100,000 lines)."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 2000:
+            click.echo("\n".join(chunk))
+            chunk = []
+    if chunk:
+        click.echo("\n".join(chunk))
 
 
 def day(value: date | None) -> str:

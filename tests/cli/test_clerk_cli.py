@@ -98,7 +98,7 @@ def test_councillor_remove_keeps_history_but_lists_checks_and_switches_no_more(d
     ]
     assert run("history", "nottinghamshire/jane-doe").output == before
     assert run("check", "nottinghamshire/jane-doe").exit_code == 2
-    statuses = json.loads(run("status", "--json").output)
+    statuses = json.loads(run("status", "--json").output)["councillors"]
     assert [s["councillor"] for s in statuses] == ["nottinghamshire/sam-roe"]
     again = run("councillor", "remove", "nottinghamshire/jane-doe")
     assert again.exit_code == 2

@@ -137,7 +137,7 @@ def test_yes_but_in_the_run_up_under_notice_or_statutory(db):
     assert human.exit_code == 0
     assert human.output.splitlines()[-1] == f"  warning  {warning['message']}"
     status = run("status", "--council", "gedling", "--at", "2029-03-20T10:00", "--json")
-    [row] = json.loads(status.output)
+    [row] = json.loads(status.output)["councillors"]
     assert row["warnings"] == [warning]
 
 
