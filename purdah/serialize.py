@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purdah.calendars import CALENDAR_DESCRIPTIONS
 from purdah.clock import LONDON
-from purdah.timetable import RUN_UP_WORKING_DAYS, Timetable, Window, run_up_day
+
+if TYPE_CHECKING:  # imported where used: a list command needs neither (start-up)
+    from purdah.timetable import Timetable, Window
 
 
 def iso_date(day: date | None) -> str | None:
@@ -22,6 +23,9 @@ def iso_instant(instant: datetime) -> str:
 
 def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, Any]:
     """The `purdah timetable --json` object (a contract: keys are only ever added)."""
+    from purdah.calendars import CALENDAR_DESCRIPTIONS
+    from purdah.timetable import RUN_UP_WORKING_DAYS, run_up_day
+
     kind = tt.calendar_kind
     return {
         "election_id": tt.election.text,
