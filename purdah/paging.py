@@ -106,3 +106,19 @@ def page(
 def _tuple(key: tuple[Any, ...]) -> tuple[Any, ...]:
     # JSON gives lists back and None sorts nowhere: compare as (is-not-None, value) pairs.
     return tuple((v is not None, v if v is not None else "") for v in key)
+
+
+def page_today(
+    result: Any, limit: int | None, after: tuple[Any, ...] | None, council: str | None
+) -> tuple[Any, str | None]:
+    """`purdah today`'s answer with only one page of its councils (by slug), and the
+    cursor of the next page (at the same instant, for the same --council)."""
+    from dataclasses import replace
+
+    from purdah.serialize import iso_instant
+
+    chosen, last = page(list(result.councils), lambda c: (c.slug,), limit, after)
+    following = None
+    if last is not None:
+        following = Cursor("today", last, iso_instant(result.at), council).encode()
+    return replace(result, councils=tuple(chosen)), following

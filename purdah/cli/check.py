@@ -203,24 +203,48 @@ def reconcile(at: str | None, db: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.argument("ref", metavar="[COUNCIL/SLUG]", required=False)
-@click.option("--limit", type=int, default=None, help="Only the last N changes.")
+@click.option("--last", type=int, default=None, metavar="N", help="Only the last N changes.")
+@page_options
 @db_option
 @json_option
-def history(ref: str | None, limit: int | None, db: str | None, as_json: bool) -> None:
-    """The audit log of flag changes (all councillors, or one)."""
+def history(
+    ref: str | None,
+    last: int | None,
+    limit: int | None,
+    cursor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The audit log of flag changes (all councillors, or one), oldest first.
+    --json: {"at", "changes": [...], "next"}."""
+    from datetime import UTC
+
+    from purdah.cli.render import echo_page
+    from purdah.paging import check_limit
     from purdah.serialize import history_json
     from purdah.services.history import history as history_service
 
-    rows = history_service(open_db(db), ref, limit)
-    if as_json:
-        echo_json([history_json(r) for r in rows])
-        return
-    for r in rows:
+    check_limit(last)
+    rows = history_service(open_db(db), ref, last)
+
+    def text(r: Any) -> str:
         late = f" (recorded {instant(r.recorded_at)})" if r.recorded_at != r.at else ""
-        click.echo(
+        return (
             f"{instant(r.at)}  {r.councillor} {r.flag} {yes_no(r.old)} -> "
             f"{yes_no(r.new)}: {r.cause} [{r.actor}]{late}"
         )
+
+    echo_page(
+        "history",
+        "changes",
+        rows,
+        lambda r: (r.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), r.id),
+        history_json,
+        text,
+        limit=limit,
+        cursor=cursor,
+        as_json=as_json,
+    )
 
 
 @click.command()

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
+from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db, page_options
 from purdah.cli.render import columns, echo_changes, echo_json, instant
 from purdah.words import plural
 
@@ -389,24 +389,34 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
 
 
 @council.command("list")
+@page_options
 @db_option
 @json_option
-def council_list(db: str | None, as_json: bool) -> None:
-    """List the councils in the register."""
+def council_list(limit: int | None, cursor: str | None, db: str | None, as_json: bool) -> None:
+    """List the councils in the register, by slug. --json: {"at", "councils": [...], "next"}."""
     from dataclasses import asdict
 
+    from purdah.cli.render import echo_page
     from purdah.services.register import list_councils
 
-    rows = list_councils(open_db(db))
-    if as_json:
-        echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
-        return
-    for r in rows:
+    def text(r: Any) -> str:
         within = f"  within: {', '.join(r.within)}" if r.within else ""
-        click.echo(
+        return (
             f"{r.slug}  {r.name} ({r.kind}, {r.nation}, {plural(r.councillors, 'councillor')}, "
             f"start policy {r.start_policy}){within}"
         )
+
+    echo_page(
+        "council list",
+        "councils",
+        list_councils(open_db(db)),
+        lambda r: (r.slug,),
+        lambda r: asdict(r) | {"within": list(r.within)},
+        text,
+        limit=limit,
+        cursor=cursor,
+        as_json=as_json,
+    )
 
 
 @council.command("import")

@@ -161,3 +161,35 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def echo_page(
+    command: str,
+    noun: str,
+    rows: list[Any],
+    key: Callable[[Any], tuple[Any, ...]],
+    item: Callable[[Any], dict[str, Any]],
+    text: Callable[[Any], str],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """A short list command (its rows are read at once) with --limit/--after: JSON as
+    every list (`echo_list`), text one row a line and then where the next page starts."""
+    from purdah.paging import Cursor, check_limit, decode, page
+    from purdah.serialize import iso_instant
+    from purdah.store import real_clock
+
+    check_limit(limit)
+    after = decode(cursor, command).after if cursor is not None else None
+    chosen, last = page(rows, key, limit, after)
+    following = Cursor(command, last).encode() if last is not None else None
+    if as_json:
+        lines = (json.dumps(item(r), ensure_ascii=False) for r in chosen)
+        echo_list(iso_instant(real_clock()), noun, lines, lambda: {"next": following})
+        return
+    echo_lines(text(r) for r in chosen)
+    if following:
+        more = f" --limit {limit}" if limit else ""
+        click.echo(f"more: purdah {command} --after {following}{more}")

@@ -29,11 +29,12 @@ class HistoryRow:
     recorded_at: datetime
     cause: str
     actor: str
+    id: int = 0  # the audit row's id: with `at`, the order (and a page's cursor)
 
 
 def history(store: Store, ref: str | None = None, limit: int | None = None) -> list[HistoryRow]:
     query = (
-        sa.select(C.slug, P.slug, F.flag, F.old, F.new, F.at, F.recorded_at, F.cause, F.actor)
+        sa.select(C.slug, P.slug, F.flag, F.old, F.new, F.at, F.recorded_at, F.cause, F.actor, F.id)
         .join_from(flag_change_t, councillor_t, F.councillor_id == P.id)
         .join(council_t, P.council_id == C.id)
         .order_by(F.at, F.id)
@@ -45,7 +46,7 @@ def history(store: Store, ref: str | None = None, limit: int | None = None) -> l
         if ref and not conn.execute(query.limit(1)).first():
             _require_councillor(conn, ref)
         rows = conn.execute(query).all()
-    out = [HistoryRow(f"{r[0]}/{r[1]}", *r[2:]) for r in rows]
+    out = [HistoryRow(f"{r[0]}/{r[1]}", *r[2:9], id=r[9]) for r in rows]
     return out[-limit:] if limit else out
 
 

@@ -276,24 +276,14 @@ def create_app(
             Query(description="the `next` of the previous page: continues it, at its `at`"),
         ] = None,
     ) -> Response:
-        from purdah.paging import decode, same_or_cursor
         from purdah.serialize import iso_instant, list_chunks, status_lines
         from purdah.services.status import KIND, status_page
 
         instant, now = when(at)
         after = None
         if cursor is not None:
-            found = decode(cursor, KIND, 2)
-            if found.at is not None:
-                resumed = parse_when(found.at, "cursor")
-                if at and instant != resumed:
-                    raise InputError(
-                        f"the cursor continues the list as of {found.at}, not at={at}: drop "
-                        "at or start again without the cursor"
-                    )
-                instant = resumed
-            council = same_or_cursor("council", council, found.council)
-            after = (str(found.after[0]), str(found.after[1]))
+            instant, council, key = _resume(cursor, KIND, 2, instant, at, council)
+            after = (str(key[0]), str(key[1]))
         page = status_page(store, instant, council, now, limit=limit, after=after)
         # The page is bounded (MAX_PAGE) and rendered in this worker thread in one pass
         # (SQLite connections belong to their thread), decisions serialised once each.
@@ -312,12 +302,24 @@ def create_app(
     def api_restricted(
         council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
         at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_PAGE, description="councils in the page")
+        ] = DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None,
+            Query(description="the `next` of the previous page: continues it, at its `at`"),
+        ] = None,
     ) -> JSONResponse:
+        from purdah.paging import page_today
         from purdah.serialize import today_json
         from purdah.services.today import today
 
         instant, _now = when(at)
-        return JSONResponse(today_json(today(store, instant, council)))
+        after = None
+        if cursor is not None:
+            instant, council, after = _resume(cursor, "today", 1, instant, at, council)
+        result, following = page_today(today(store, instant, council), limit, after, council)
+        return JSONResponse(today_json(result) | {"next": following})
 
     @app.get(
         "/healthz",
@@ -415,6 +417,24 @@ def _document_errors_and_auth(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _resume(
+    cursor: str, kind: str, arity: int, instant: datetime, at: str | None, council: str | None
+) -> tuple[datetime, str | None, tuple[Any, ...]]:
+    """A page's cursor: its instant, council and last key (refusing other `at`/`council`)."""
+    from purdah.paging import decode, same_or_cursor
+
+    found = decode(cursor, kind, arity)
+    if found.at is not None:
+        resumed = parse_when(found.at, "cursor")
+        if at and instant != resumed:
+            raise InputError(
+                f"the cursor continues the list as of {found.at}, not at={at}: drop at "
+                "or start again without the cursor"
+            )
+        instant = resumed
+    return instant, same_or_cursor("council", council, found.council), found.after
 
 
 def _calendar(request: Request, feed: Any) -> Response:

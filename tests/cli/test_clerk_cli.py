@@ -115,7 +115,7 @@ def test_election_remove_is_distinct_from_cancel(db):
         rf"{CLOCK}\); windows: 0 added, 0 changed, 1 removed; 0 flag changes",
         result.output.strip(),
     ), result.output
-    assert json.loads(run("election", "list", "--json").output) == []
+    assert json.loads(run("election", "list", "--json").output)["elections"] == []
     assert run("windows").output == ""
     [audit] = clerk_changes(open_store(str(db)), POLL)
     assert audit.action == "election remove"
