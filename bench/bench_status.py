@@ -74,20 +74,27 @@ def median(fn: Any, rounds: int) -> float:
     return statistics.median(times)
 
 
-def process(cmd: list[str], env: dict[str, str], rounds: int) -> tuple[float, int, float]:
-    """Median wall time, bytes written and peak resident MB of a command (its own rusage)."""
-    times, size, peak = [], 0, 0.0
+def process(cmd: list[str], env: dict[str, str], rounds: int) -> tuple[float, int, float | None]:
+    """Median wall time and bytes written of a command, and its peak resident MB from one
+    more run under GNU time (a forked child's own rusage counts its parent's pages)."""
+    times, size = [], 0
     for _ in range(rounds):
         with tempfile.TemporaryFile() as out:
             t0 = time.perf_counter()
-            child = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(child.pid, 0)
+            subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL, check=True)
             times.append(time.perf_counter() - t0)
-            child.returncode = os.waitstatus_to_exitcode(status)
-            if child.returncode:
-                raise SystemExit(f"{cmd[:3]} failed with exit {child.returncode}")
             size = out.seek(0, 2)
-            peak = max(peak, usage.ru_maxrss / 1024)
+    peak = None
+    if Path("/usr/bin/time").exists():
+        with tempfile.NamedTemporaryFile("r") as report:
+            subprocess.run(
+                ["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=True,
+            )
+            peak = int(report.read().split()[-1]) / 1024
     return statistics.median(times), size, peak
 
 
@@ -183,7 +190,7 @@ def measure(url: str, councillors: int, store_name: str, rounds: int) -> list[Ro
             client_s,
             f"the floor query by the {client[0]} client, rows padded to the same bytes",
             GOAL,
-            cmd_mb,
+            cmd_mb,  # the command process's own peak
         )
     )
 
@@ -228,12 +235,14 @@ def main() -> None:
         db = tmp / f"status-{size}.db"
         build(str(db), size)
         rows += measure(f"sqlite:///{db}", size, "sqlite", args.rounds)
-        db.unlink()
+        for leftover in tmp.glob(f"{db.name}*"):  # with its -wal and -shm
+            leftover.unlink()
         if args.pg:
             _reset(args.pg)
             build(args.pg, size)
             rows += measure(args.pg, size, "postgresql", args.rounds)
     emit(rows)
+    tmp.rmdir()
     for r in rows:
         if r.peak_mb is not None:
             print(f"peak {r.peak_mb:.0f} MB: {r.path} ({r.store}, {r.councillors:,})")

@@ -81,6 +81,7 @@ FROM councillor p JOIN council c ON c.id = p.council_id
 WHERE p.left_at IS NULL {where}
 ORDER BY c.slug, p.slug
 """
+_PAGE_COUNCILS = "AND w.council_id IN (SELECT id FROM council WHERE slug >= :lo AND slug <= :hi)"
 _AFTER = "AND c.slug >= :after_c AND (c.slug > :after_c OR p.slug > :after_p)"
 
 
@@ -152,7 +153,32 @@ class StatusPage:
                 raise NotFound(f"no council {council!r} in the register: see 'purdah council list'")
             params["cid"] = ids[0][0]
             where = "AND w.council_id = :cid"
-        memo = _Memo()
+        self._memo = _Memo()
+        self.grants: dict[int, list[Grant]] = {}
+        for r in store.query(_GRANTS_SQL, {"at": at}):
+            self.grants.setdefault(r[0], []).append(
+                Grant(r[1], r[2], self._memo.instant(r[3]), self._memo.instant(r[4]), r[5], r[6])
+            )
+        self.comparable = stored_flags_apply(last_reconcile(store), at, now)
+        # Equal situations share one decision object (and so one serialised form).
+        self._decisions: dict[tuple[tuple[Span, ...], bool], tuple[Decision, Decision]] = {}
+        self._warnings: dict[tuple[RunUpWarning, ...], tuple[RunUpWarning, ...]] = {}
+        self.councils: dict[int, _Council] = {}
+        # council id -> its situations when they do not depend on the ward (None when
+        # they do); a council not listed has nothing in force nor in its run-up.
+        self.shared: dict[int, Both | None] = {}
+        self._where, self._spans_params = where, params
+        if limit is None:  # every council's windows; a page reads only its councils'
+            self._load(where, params)
+        self.free = self._situation(_Council(), None)
+        self._people_where = "AND p.council_id = :cid" if council else ""
+        self._params = {k: v for k, v in params.items() if k == "cid"}
+
+    def _load(self, where: str, params: dict[str, Any]) -> None:
+        """The windows in force and in their run-up (of the councils `where` says), and
+        each council's situations."""
+        store = self.store
+        memo = self._memo
         # Each council's windows as raw rows first: councils whose rows are equal (the
         # same elections with the same windows) share one situation, decided once.
         raw: dict[int, list[tuple[Any, ...]]] = {}
@@ -180,19 +206,6 @@ class StatusPage:
                 )
             return found
 
-        self.grants: dict[int, list[Grant]] = {}
-        for r in store.query(_GRANTS_SQL, {"at": at}):
-            self.grants.setdefault(r[0], []).append(
-                Grant(r[1], r[2], memo.instant(r[3]), memo.instant(r[4]), r[5], r[6])
-            )
-        self.comparable = stored_flags_apply(last_reconcile(store), at, now)
-        # Equal situations share one decision object (and so one serialised form).
-        self._decisions: dict[tuple[tuple[Span, ...], bool], tuple[Decision, Decision]] = {}
-        self._warnings: dict[tuple[RunUpWarning, ...], tuple[RunUpWarning, ...]] = {}
-        self.councils: dict[int, _Council] = {}
-        # council id -> its situations when they do not depend on the ward (None when
-        # they do); a council not listed has nothing in force nor in its run-up.
-        self.shared: dict[int, Both | None] = {}
         by_rows: dict[tuple[Any, ...], tuple[_Council, Both | None]] = {}
         for cid, rows in raw.items():
             key = tuple(rows)
@@ -207,9 +220,6 @@ class StatusPage:
                     None if entry.by_ward else self._situation(entry, None),
                 )
             self.councils[cid], self.shared[cid] = found
-        self.free = self._situation(_Council(), None)
-        self._people_where = "AND p.council_id = :cid" if council else ""
-        self._params = {k: v for k, v in params.items() if k == "cid"}
 
     def _pair(
         self, live: tuple[Span, ...], agreed: bool, ward: str | None
@@ -269,7 +279,21 @@ class StatusPage:
         limit = self.limit
         remaining = -1 if limit is None else limit
         last = ""
-        batches = self.store.stream(_PEOPLE_SQL.format(where=where), params)
+        batches: Any
+        if limit is None:
+            batches = self.store.stream(_PEOPLE_SQL.format(where=where), params)
+        else:  # one page: its rows first, then only the windows of its councils
+            page = self.store.query(
+                _PEOPLE_SQL.format(where=where) + " LIMIT :n", params | {"n": limit + 1}
+            )
+            if page:
+                bounds = {
+                    "lo": page[0][0].split("/", 1)[0],
+                    "hi": page[min(limit, len(page)) - 1][0].split("/", 1)[0],
+                }
+                self._load(self._where + " " + _PAGE_COUNCILS, self._spans_params | bounds)
+                councils, shared = self.councils, self.shared.get
+            batches = iter([page])
         try:
             for batch in batches:
                 for ref, pid, name, ward, agreed, post, promote, cid in batch:
@@ -305,7 +329,8 @@ class StatusPage:
                         ),
                     )
         finally:
-            batches.close()  # type: ignore[attr-defined]
+            if hasattr(batches, "close"):
+                batches.close()
             self.count = (-1 if limit is None else limit) - remaining
 
 
