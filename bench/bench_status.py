@@ -240,12 +240,24 @@ def main() -> None:
         if args.pg:
             _reset(args.pg)
             build(args.pg, size)
+            _analyze(args.pg)
             rows += measure(args.pg, size, "postgresql", args.rounds)
     emit(rows)
     tmp.rmdir()
     for r in rows:
         if r.peak_mb is not None:
             print(f"peak {r.peak_mb:.0f} MB: {r.path} ({r.store}, {r.councillors:,})")
+
+
+def _analyze(url: str) -> None:
+    """Planner statistics for the new register, as autovacuum would soon have them (a
+    fresh register without them can get a poor plan for the streamed read)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
 
 
 def _reset(url: str) -> None:
