@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from purdah.calendars import CALENDAR_DESCRIPTIONS
 from purdah.clock import LONDON
-from purdah.timetable import RUN_UP_WORKING_DAYS, Timetable, Window, run_up_day
+
+if TYPE_CHECKING:  # imported where used: a list command needs neither (start-up)
+    from purdah.timetable import Timetable, Window
 
 
 def iso_date(day: date | None) -> str | None:
@@ -21,6 +23,9 @@ def iso_instant(instant: datetime) -> str:
 
 def timetable_json(tt: Timetable, win: Window, holiday_data: str) -> dict[str, Any]:
     """The `purdah timetable --json` object (a contract: keys are only ever added)."""
+    from purdah.calendars import CALENDAR_DESCRIPTIONS
+    from purdah.timetable import RUN_UP_WORKING_DAYS, run_up_day
+
     kind = tt.calendar_kind
     return {
         "election_id": tt.election.text,
@@ -200,6 +205,59 @@ def status_json(row: Any) -> dict[str, Any]:
         ],
         "warnings": [warning_json(w) for w in getattr(row, "warnings", ())],
     }
+
+
+def list_chunks(
+    at: str, key: str, lines: Iterable[str], after: Callable[[], dict[str, Any]] | None = None
+) -> Iterator[str]:
+    """The JSON of every list (README: "Lists"), in chunks as its items are produced: one
+    object with `at`, the list under `key` (one item a line) and then the fields `after()`
+    gives once the list is complete (`next`: the cursor of the following page, or null)."""
+    from json import dumps
+
+    yield f'{{\n  "at": {dumps(at)},\n  {dumps(key)}: ['
+    chunk: list[str] = []
+    first = True
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 2000:
+            yield ("\n    " if first else ",\n    ") + ",\n    ".join(chunk)
+            first, chunk = False, []
+    if chunk:
+        yield ("\n    " if first else ",\n    ") + ",\n    ".join(chunk)
+        first = False
+    tail = after() if after else {}
+    rest = "".join(f",\n  {dumps(k)}: {dumps(v, ensure_ascii=False)}" for k, v in tail.items())
+    yield ("]" if first else "\n  ]") + rest + "\n}\n"
+
+
+def status_lines(rows: Iterable[Any]) -> Iterator[str]:
+    """`json.dumps(status_json(row))` for each row, without serialising the same decision
+    again: rows in the same situation share their decision objects, so everything after
+    the name is rendered once per situation (kept alive here, so ids stay unique)."""
+    from json import dumps
+    from json.encoder import encode_basestring
+
+    memo: dict[tuple[int, int, int, bool, bool, bool], tuple[Any, str]] = {}
+    for row in rows:
+        key = (
+            id(row.may_post),
+            id(row.may_promote),
+            id(row.warnings),
+            row.stored_may_post,
+            row.stored_may_promote,
+            row.comparable,
+        )
+        found = memo.get(key)
+        if found is None:
+            whole = dumps(status_json(row), ensure_ascii=False)
+            head = dumps({"councillor": row.councillor, "name": row.name}, ensure_ascii=False)
+            assert whole.startswith(head[:-1] + ", ")
+            found = memo[key] = (row, whole[len(head) + 1 :])
+        yield (
+            f'{{"councillor": {encode_basestring(row.councillor)}, '
+            f'"name": {encode_basestring(row.name)}, {found[1]}'
+        )
 
 
 def change_json(change: Any, refs: dict[int, str]) -> dict[str, Any]:

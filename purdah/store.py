@@ -298,6 +298,34 @@ class Store:
                 return
         conn.close()
 
+    def stream(
+        self, sql: str, params: Mapping[str, Any], size: int = 2000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """`query`, read in batches of `size` rows instead of all at once (a server-side
+        cursor on PostgreSQL): memory stays flat however many rows the statement returns.
+        Consume it in the thread that started it (SQLite connections are per thread)."""
+        path = self.sqlite_path
+        if path is None:
+            import sqlalchemy as sa
+
+            with self.read() as conn:
+                result = conn.execution_options(stream_results=True, max_row_buffer=size).execute(
+                    sa.text(sql), dict(params)
+                )
+                while batch := result.fetchmany(size):
+                    yield [tuple(row) for row in batch]
+            return
+        values = {
+            k: v.astimezone(UTC).strftime(SQLITE_INSTANT) if isinstance(v, datetime) else v
+            for k, v in params.items()
+        }
+        cursor = self._sqlite().execute(sql, values)
+        try:
+            while batch := cursor.fetchmany(size):
+                yield batch
+        finally:
+            cursor.close()
+
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:

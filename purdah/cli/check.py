@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any
+
 import click
 
 from purdah.cli.options import (
@@ -10,9 +13,11 @@ from purdah.cli.options import (
     dry_run_at_option,
     json_option,
     open_db,
+    page_options,
     resolve_at,
+    resume_at,
 )
-from purdah.cli.render import columns, echo_changes, echo_json, echo_lines, instant, table, yes_no
+from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_list, instant, table, yes_no
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -109,37 +114,62 @@ def _render_check(answer: object) -> None:
 @click.command()
 @click.option("--council", "council_slug", default=None)
 @at_option
+@page_options
 @db_option
 @json_option
-def status(council_slug: str | None, at: str | None, db: str | None, as_json: bool) -> None:
-    """Who may post and be promoted at WHEN, and whether the stored flags agree."""
-    from purdah.serialize import status_json
-    from purdah.services.status import status as status_service
+def status(
+    council_slug: str | None,
+    at: str | None,
+    limit: int | None,
+    cursor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Who may post and be promoted at WHEN, and whether the stored flags agree.
 
+    In register order (council, then councillor), streamed. Every councillor unless
+    --limit is given; a page ends with the cursor that --after continues from (at the
+    same WHEN). --json: {"at", "councillors": [...], "next"}."""
+    from purdah.paging import check_limit, decode, same_or_cursor
+    from purdah.serialize import iso_instant, status_lines
+    from purdah.services.status import KIND, status_page
+
+    check_limit(limit)
     now = resolve_at(None)
+    after = None
     when = resolve_at(at) if at else now
-    rows = status_service(open_db(db), when, council_slug, now)
+    if cursor is not None:
+        found = decode(cursor, KIND, 2)
+        when = resume_at(at, found.at) or when
+        council_slug = same_or_cursor("--council", council_slug, found.council)
+        after = (str(found.after[0]), str(found.after[1]))
+    page = status_page(open_db(db), when, council_slug, now, limit=limit, after=after)
     if as_json:
-        echo_json([status_json(r) for r in rows])
+        echo_list(iso_instant(when), "councillors", status_lines(page), lambda: {"next": page.next})
         return
     click.echo(f"as of {instant(when)}")
-    if not rows:
-        return
-    table_rows: list[tuple[str, ...]] = []
-    for r in rows:
-        notes = [r.may_promote.cause] if r.may_promote.windows else []
-        notes += [f"warning: {w.message}" for w in r.warnings]
-        if r.mismatch:
-            notes.append("FAULT: stored flags differ, run 'purdah reconcile'")
-        table_rows.append(
-            (
-                r.councillor,
-                yes_no(r.may_post.allowed),
-                yes_no(r.may_promote.allowed),
-                "; ".join(notes) or "-",
-            )
+    echo_lines(_status_lines(page))
+    if page.next:
+        click.echo(
+            f"more: purdah status --after {page.next}" + (f" --limit {limit}" if limit else "")
         )
-    columns(("COUNCILLOR", "MAY POST", "MAY PROMOTE", "WHY"), table_rows)
+
+
+def _status_lines(rows: Iterable[Any]) -> Iterator[str]:
+    memo: dict[tuple[int, int, int, bool], tuple[Any, str]] = {}
+    for r in rows:
+        key = (id(r.may_post), id(r.may_promote), id(r.warnings), bool(r.mismatch))
+        found = memo.get(key)
+        if found is None:
+            fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
+            why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
+            warn = "".join(f"  warning: {w.message}" for w in r.warnings)
+            found = memo[key] = (
+                r,
+                f"  post: {yes_no(r.may_post.allowed)}  "
+                f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}",
+            )
+        yield r.councillor + found[1]
 
 
 @click.command()
@@ -197,27 +227,48 @@ def reconcile(at: str | None, full: bool, db: str | None, as_json: bool) -> None
 
 @click.command()
 @click.argument("ref", metavar="[COUNCIL/SLUG]", required=False)
-@click.option("--limit", type=int, default=None, help="Only the last N changes.")
+@click.option("--last", type=int, default=None, metavar="N", help="Only the last N changes.")
+@page_options
 @db_option
 @json_option
-def history(ref: str | None, limit: int | None, db: str | None, as_json: bool) -> None:
-    """The audit log of flag changes (all councillors, or one)."""
+def history(
+    ref: str | None,
+    last: int | None,
+    limit: int | None,
+    cursor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """The audit log of flag changes (all councillors, or one), oldest first.
+    --json: {"at", "changes": [...], "next"}."""
+    from datetime import UTC
+
+    from purdah.cli.render import echo_page
+    from purdah.paging import check_limit
+    from purdah.serialize import history_json
     from purdah.services.listing import history as history_service
 
-    rows = history_service(open_db(db), ref, limit)
-    if as_json:
-        from purdah.serialize import history_json
+    check_limit(last)
+    rows = history_service(open_db(db), ref, last)
 
-        echo_json([history_json(r) for r in rows])
-        return
-    lines = []
-    for r in rows:
+    def text(r: Any) -> str:
         late = f" (recorded {instant(r.recorded_at)})" if r.recorded_at != r.at else ""
-        lines.append(
+        return (
             f"{instant(r.at)}  {r.councillor} {r.flag} {yes_no(r.old)} -> "
             f"{yes_no(r.new)}: {r.cause} [{r.actor}]{late}"
         )
-    echo_lines(lines)
+
+    echo_page(
+        "history",
+        "changes",
+        rows,
+        lambda r: (r.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), r.id),
+        history_json,
+        text,
+        limit=limit,
+        cursor=cursor,
+        as_json=as_json,
+    )
 
 
 @click.command()

@@ -13,6 +13,7 @@ from purdah.cli.options import (
     db_option,
     json_option,
     open_db,
+    page_options,
     referendum_option,
     resolve_at,
 )
@@ -115,31 +116,39 @@ def _notice_words(result: object, now: object) -> str:
 
 
 @election.command("list")
+@page_options
 @db_option
 @json_option
-def election_list(db: str | None, as_json: bool) -> None:
-    """List recorded elections."""
+def election_list(limit: int | None, cursor: str | None, db: str | None, as_json: bool) -> None:
+    """List recorded elections, by poll date. --json: {"at", "elections": [...], "next"}."""
+    from purdah.cli.render import echo_page
     from purdah.serialize import election_json
     from purdah.services.elections import list_elections
 
     now = resolve_at(None)
     rows = list_elections(open_db(db))
-    if as_json:
-        echo_json([election_json(r) | {"notice_planned": r.notice_planned(now)} for r in rows])
-        return
-    table_rows: list[tuple[str, ...]] = []
-    for r in rows:
+
+    def text(r: Any) -> tuple[str, ...]:
         notice = []
         if r.notice:
             notice.append(f"{r.notice}" + (" (planned)" if r.notice_planned(now) else ""))
         if r.announced_at:
             notice.append(f"announced {instant(r.announced_at)}")
         moved = f" (moved from {r.original_poll_date})" if r.original_poll_date else ""
-        table_rows.append(
-            (r.election_id, f"{r.poll_date}{moved}", r.area, r.status, ", ".join(notice) or "-")
-        )
-    if table_rows:
-        columns(("ELECTION", "POLL", "AREA", "STATUS", "NOTICE"), table_rows)
+        return (r.election_id, f"{r.poll_date}{moved}", r.area, r.status, ", ".join(notice) or "-")
+
+    echo_page(
+        "election list",
+        "elections",
+        rows,
+        lambda r: (r.poll_date.isoformat(), r.election_id),
+        lambda r: election_json(r) | {"notice_planned": r.notice_planned(now)},
+        text,
+        limit=limit,
+        cursor=cursor,
+        as_json=as_json,
+        header=("ELECTION", "POLL", "AREA", "STATUS", "NOTICE"),
+    )
 
 
 @election.command("cancel")

@@ -15,7 +15,7 @@ from purdah.choices import (
     ROLES,
     START_POLICIES,
 )
-from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db
+from purdah.cli.options import NATIONS, by_option, db_option, json_option, open_db, page_options
 from purdah.cli.render import columns, echo_changes, echo_json, instant
 from purdah.words import plural
 
@@ -390,34 +390,39 @@ def council_set_policy(slug: str, start_policy: str, db: str | None, as_json: bo
 
 
 @council.command("list")
+@page_options
 @db_option
 @json_option
-def council_list(db: str | None, as_json: bool) -> None:
-    """List the councils in the register."""
+def council_list(limit: int | None, cursor: str | None, db: str | None, as_json: bool) -> None:
+    """List the councils in the register, by slug. --json: {"at", "councils": [...], "next"}."""
     from dataclasses import asdict
 
+    from purdah.cli.render import echo_page
     from purdah.services.listing import list_councils
 
-    rows = list_councils(open_db(db))
-    if as_json:
-        echo_json([asdict(r) | {"within": list(r.within)} for r in rows])
-        return
-    if rows:
-        columns(
-            ("COUNCIL", "NAME", "KIND", "NATION", "COUNCILLORS", "START POLICY", "WITHIN"),
-            [
-                (
-                    r.slug,
-                    r.name,
-                    r.kind,
-                    r.nation,
-                    str(r.councillors),
-                    r.start_policy,
-                    ", ".join(r.within) or "-",
-                )
-                for r in rows
-            ],
+    def text(r: Any) -> tuple[str, ...]:
+        return (
+            r.slug,
+            r.name,
+            r.kind,
+            r.nation,
+            str(r.councillors),
+            r.start_policy,
+            ", ".join(r.within) or "-",
         )
+
+    echo_page(
+        "council list",
+        "councils",
+        list_councils(open_db(db)),
+        lambda r: (r.slug,),
+        lambda r: asdict(r) | {"within": list(r.within)},
+        text,
+        limit=limit,
+        cursor=cursor,
+        as_json=as_json,
+        header=("COUNCIL", "NAME", "KIND", "NATION", "COUNCILLORS", "START POLICY", "WITHIN"),
+    )
 
 
 @council.command("import")

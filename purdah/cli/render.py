@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -18,10 +20,26 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def echo_lines(lines: list[str]) -> None:
-    """Many lines in one write (as many `click.echo` calls would print them)."""
-    if lines:
-        click.echo("\n".join(lines))
+def echo_list(
+    at: str, key: str, lines: Iterable[str], after: Callable[[], dict[str, Any]] | None = None
+) -> None:
+    """A list command's JSON, written as it is produced (see `serialize.list_chunks`)."""
+    from purdah.serialize import list_chunks
+
+    for chunk in list_chunks(at, key, lines, after):
+        click.echo(chunk, nl=False)
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """Text lines written in chunks (a national register is 100,000 lines)."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == 2000:
+            click.echo("\n".join(chunk))
+            chunk = []
+    if chunk:
+        click.echo("\n".join(chunk))
 
 
 def day(value: date | None) -> str:
@@ -148,3 +166,41 @@ class Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def echo_page(
+    command: str,
+    noun: str,
+    rows: list[Any],
+    key: Callable[[Any], tuple[Any, ...]],
+    item: Callable[[Any], dict[str, Any]],
+    text: Callable[[Any], Any],
+    *,
+    limit: int | None,
+    cursor: str | None,
+    as_json: bool,
+    header: tuple[str, ...] | None = None,
+) -> None:
+    """A short list command (its rows are read at once) with --limit/--after: JSON as
+    every list (`echo_list`), text one row a line and then where the next page starts.
+    With `header`, `text` gives each row's cells and the page is an aligned table."""
+    from purdah.paging import Cursor, check_limit, decode, page
+    from purdah.serialize import iso_instant
+    from purdah.store import real_clock
+
+    check_limit(limit)
+    after = decode(cursor, command).after if cursor is not None else None
+    chosen, last = page(rows, key, limit, after)
+    following = Cursor(command, last).encode() if last is not None else None
+    if as_json:
+        lines = (json.dumps(item(r), ensure_ascii=False) for r in chosen)
+        echo_list(iso_instant(real_clock()), noun, lines, lambda: {"next": following})
+        return
+    if header is not None:
+        if chosen:
+            columns(header, [text(r) for r in chosen])
+    else:
+        echo_lines(text(r) for r in chosen)
+    if following:
+        more = f" --limit {limit}" if limit else ""
+        click.echo(f"more: purdah {command} --after {following}{more}")

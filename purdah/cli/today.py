@@ -4,28 +4,56 @@ from __future__ import annotations
 
 import click
 
-from purdah.cli.options import at_option, db_option, json_option, open_db, resolve_at
+from purdah.cli.options import (
+    at_option,
+    db_option,
+    json_option,
+    open_db,
+    page_options,
+    resolve_at,
+    resume_at,
+)
 from purdah.cli.render import columns, echo_json, instant, yes_no
 
 
 @click.command()
 @click.option("--council", "council_slug", default=None, metavar="SLUG", help="Only this council.")
 @at_option
+@page_options
 @db_option
 @json_option
-def today(council_slug: str | None, at: str | None, db: str | None, as_json: bool) -> None:
+def today(
+    council_slug: str | None,
+    at: str | None,
+    limit: int | None,
+    cursor: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     """Everyone who may not be promoted (or post) at WHEN, by council, and until when.
 
     A summary line first; then each council with someone restricted, its election(s)
     and windows, and each councillor with when their answer next changes. When nobody
     is restricted, when the next restriction starts. Run-up warnings are shown.
+    --limit pages the councils (the summary stays that of all of them).
+    --json: {"at", "summary", "count", "councils": [...], "next", ...}.
     """
+    from purdah.paging import check_limit, decode, page_today, same_or_cursor
     from purdah.serialize import today_json
     from purdah.services.today import today as today_service
 
-    result = today_service(open_db(db), resolve_at(at), council_slug)
+    check_limit(limit)
+    when, after = resolve_at(at), None
+    if cursor is not None:
+        found = decode(cursor, "today", 1)
+        when = resume_at(at, found.at) or when
+        council_slug = same_or_cursor("--council", council_slug, found.council)
+        after = found.after
+    result, following = page_today(
+        today_service(open_db(db), when, council_slug), limit, after, council_slug
+    )
     if as_json:
-        echo_json(today_json(result))
+        echo_json(today_json(result) | {"next": following})
         return
     click.echo(result.summary)
     click.echo(f"as of {instant(result.at)}")
@@ -59,3 +87,6 @@ def today(council_slug: str | None, at: str | None, db: str | None, as_json: boo
         click.echo("no restriction is ahead in the elections recorded")
     for slug, warning in result.warnings:
         click.echo(f"warning ({slug}): {warning.message}")
+    if following:
+        more = f" --limit {limit}" if limit else ""
+        click.echo(f"more: purdah today --after {following}{more}")

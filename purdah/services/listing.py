@@ -55,6 +55,7 @@ class HistoryRow:
     recorded_at: datetime
     cause: str
     actor: str
+    id: int = 0  # the audit row's id: with `at`, the order (and a page's cursor)
 
 
 _AREAS_SQL = "SELECT council_id, area FROM council_area ORDER BY area"
@@ -149,7 +150,7 @@ def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
 
 
 _HISTORY_SQL = """
-SELECT c.slug, p.slug, f.flag, f.old, f.new, f.at, f.recorded_at, f.cause, f.actor
+SELECT c.slug, p.slug, f.flag, f.old, f.new, f.at, f.recorded_at, f.cause, f.actor, f.id
 FROM flag_change f
 JOIN councillor p ON f.councillor_id = p.id
 JOIN council c ON p.council_id = c.id
@@ -195,8 +196,9 @@ def history(store: Store, ref: str | None = None, limit: int | None = None) -> l
             as_instant(recorded_at),
             cause,
             actor,
+            audit_id,
         )
-        for council_slug, slug, flag, old, new, at, recorded_at, cause, actor in rows
+        for council_slug, slug, flag, old, new, at, recorded_at, cause, actor, audit_id in rows
     ]
 
 

@@ -22,6 +22,7 @@ from purdah import __version__
 from purdah.clock import LONDON, parse_when
 from purdah.decide import Action
 from purdah.errors import InputError, NotFound, PurdahError
+from purdah.paging import DEFAULT_PAGE, MAX_PAGE
 from purdah.services.tokens import scrub
 from purdah.store import Store
 from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public
@@ -44,6 +45,20 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {"error": {"type": "string", "description": "what was wrong, and what to do"}},
     "required": ["error"],
+}
+# A page of a list (README: "Lists"): `at`, the items, and the cursor of the next page.
+STATUS_PAGE_SCHEMA: dict[str, Any] = {
+    "title": "StatusPage",
+    "type": "object",
+    "properties": {
+        "at": {"type": "string", "description": "the instant answered (ISO 8601)"},
+        "councillors": {"type": "array", "items": {"type": "object"}},
+        "next": {
+            "type": ["string", "null"],
+            "description": "pass as `cursor` for the next page; null on the last page",
+        },
+    },
+    "required": ["at", "councillors", "next"],
 }
 _DESCRIPTION = (
     "UK pre-election periods: may the council promote this councillor now? Read-only: "
@@ -267,18 +282,40 @@ def create_app(
 
     @app.get(
         "/api/status",
-        summary="Everyone's effective and stored flags at a time. The "
-        "JSON of `purdah status --json`.",
+        summary="Everyone's effective and stored flags at a time, a page at a time (in "
+        "register order): the JSON of `purdah status --json`. `next` is the cursor of the "
+        "following page (null on the last).",
+        response_model=None,
+        responses={200: {"content": {"application/json": {"schema": STATUS_PAGE_SCHEMA}}}},
     )
     def api_status(
         council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
         at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
-    ) -> JSONResponse:
-        from purdah.serialize import status_json
-        from purdah.services.status import status
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_PAGE, description="councillors in the page")
+        ] = DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None,
+            Query(description="the `next` of the previous page: continues it, at its `at`"),
+        ] = None,
+    ) -> Response:
+        from purdah.serialize import iso_instant, list_chunks, status_lines
+        from purdah.services.status import KIND, status_page
 
         instant, now = when(at)
-        return JSONResponse([status_json(row) for row in status(store, instant, council, now)])
+        after = None
+        if cursor is not None:
+            instant, council, key = _resume(cursor, KIND, 2, instant, at, council)
+            after = (str(key[0]), str(key[1]))
+        page = status_page(store, instant, council, now, limit=limit, after=after)
+        # The page is bounded (MAX_PAGE) and rendered in this worker thread in one pass
+        # (SQLite connections belong to their thread), decisions serialised once each.
+        body = "".join(
+            list_chunks(
+                iso_instant(instant), "councillors", status_lines(page), lambda: {"next": page.next}
+            )
+        )
+        return Response(body, media_type="application/json")
 
     @app.get(
         "/api/restricted",
@@ -288,12 +325,24 @@ def create_app(
     def api_restricted(
         council: Annotated[str | None, Query(description="a council slug; all if absent")] = None,
         at: Annotated[str | None, Query(description=_AT, pattern=_AT_PATTERN)] = None,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_PAGE, description="councils in the page")
+        ] = DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None,
+            Query(description="the `next` of the previous page: continues it, at its `at`"),
+        ] = None,
     ) -> JSONResponse:
+        from purdah.paging import page_today
         from purdah.serialize import today_json
         from purdah.services.today import today
 
         instant, _now = when(at)
-        return JSONResponse(today_json(today(store, instant, council)))
+        after = None
+        if cursor is not None:
+            instant, council, after = _resume(cursor, "today", 1, instant, at, council)
+        result, following = page_today(today(store, instant, council), limit, after, council)
+        return JSONResponse(today_json(result) | {"next": following})
 
     @app.get(
         "/healthz",
@@ -400,6 +449,24 @@ def _document_errors_and_auth(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _resume(
+    cursor: str, kind: str, arity: int, instant: datetime, at: str | None, council: str | None
+) -> tuple[datetime, str | None, tuple[Any, ...]]:
+    """A page's cursor: its instant, council and last key (refusing other `at`/`council`)."""
+    from purdah.paging import decode, same_or_cursor
+
+    found = decode(cursor, kind, arity)
+    if found.at is not None:
+        resumed = parse_when(found.at, "cursor")
+        if at and instant != resumed:
+            raise InputError(
+                f"the cursor continues the list as of {found.at}, not at={at}: drop at "
+                "or start again without the cursor"
+            )
+        instant = resumed
+    return instant, same_or_cursor("council", council, found.council), found.after
 
 
 class FastPaths:

@@ -98,7 +98,7 @@ def test_councillor_remove_keeps_history_but_lists_checks_and_switches_no_more(d
     ]
     assert run("history", "nottinghamshire/jane-doe").output == before
     assert run("check", "nottinghamshire/jane-doe").exit_code == 2
-    statuses = json.loads(run("status", "--json").output)
+    statuses = json.loads(run("status", "--json").output)["councillors"]
     assert [s["councillor"] for s in statuses] == ["nottinghamshire/sam-roe"]
     again = run("councillor", "remove", "nottinghamshire/jane-doe")
     assert again.exit_code == 2
@@ -115,7 +115,7 @@ def test_election_remove_is_distinct_from_cancel(db):
         rf"{CLOCK}\); windows: 0 added, 0 changed, 1 removed; 0 flag changes",
         result.output.strip(),
     ), result.output
-    assert json.loads(run("election", "list", "--json").output) == []
+    assert json.loads(run("election", "list", "--json").output)["elections"] == []
     assert run("windows").output == ""
     [audit] = clerk_changes(open_store(str(db)), POLL)
     assert audit.action == "election remove"

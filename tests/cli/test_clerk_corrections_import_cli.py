@@ -33,7 +33,10 @@ def db(tmp_path, monkeypatch):
 
 
 def polls():
-    return {e["election_id"]: e for e in json.loads(run("election", "list", "--json").output)}
+    return {
+        e["election_id"]: e
+        for e in json.loads(run("election", "list", "--json").output)["elections"]
+    }
 
 
 def test_a_clerks_cancel_survives_the_next_import(db):

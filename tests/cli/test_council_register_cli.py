@@ -69,7 +69,7 @@ def test_a_typo_in_within_is_refused_with_a_suggestion_and_changes_nothing(db):
     assert result.output.splitlines() == [
         "Error: unknown --within area 'teignbrige': did you mean teignbridge?"
     ]
-    assert json.loads(run("council", "list", "--json").output) == []
+    assert json.loads(run("council", "list", "--json").output)["councils"] == []
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_remove_is_refused_while_councillors_and_force_keeps_history(db):
     ]
     assert run("election", "add", "local.ashfield.2027-05-06").exit_code == 0
     assert run("council", "remove", "selston", "--force").exit_code == 0
-    councils = json.loads(run("council", "list", "--json").output)
+    councils = json.loads(run("council", "list", "--json").output)["councils"]
     assert [c["slug"].split("-removed-")[0] for c in councils] == ["selston"]
     assert json.loads(run("windows", "--json").output) == []
     # The slug is free again: the clerk can add it afresh.
@@ -213,7 +213,7 @@ def test_council_import_refuses_a_typo_in_within(db, tmp_path):
         "Error: nothing imported; fix these rows and import again:",
         f"  {path}:2: unknown --within area 'ashfeild': did you mean ashfield?",
     ]
-    assert json.loads(run("council", "list", "--json").output) == []
+    assert json.loads(run("council", "list", "--json").output)["councils"] == []
 
 
 def test_areas_import_loads_a_newer_parish_lookup_and_find_says_so(db, tmp_path):

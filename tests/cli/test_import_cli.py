@@ -67,7 +67,7 @@ def test_dry_run_json_contract(db):
     }
     assert set(data["skipped"][0]) == {"uid", "summary", "reason"}
     assert data["errors"] == []
-    listed = json.loads(run("election", "list", "--json").output)
+    listed = json.loads(run("election", "list", "--json").output)["elections"]
     assert listed == []  # a dry run changes nothing
 
 
@@ -93,7 +93,7 @@ def test_rejected_source_exits_1_and_changes_nothing(db):
         f"Error: {DATA / 'truncated_download.ics'}: it does not end "
         "with END:VCALENDAR, so the download looks truncated"
     )
-    assert json.loads(run("election", "list", "--json").output) == []
+    assert json.loads(run("election", "list", "--json").output)["elections"] == []
 
 
 def test_rejected_source_with_json_reports_the_error(db):
@@ -143,7 +143,9 @@ def test_feed_commands(db, tmp_path):
 
 
 def _elections() -> list[str]:
-    return [e["election_id"] for e in json.loads(run("election", "list", "--json").output)]
+    return [
+        e["election_id"] for e in json.loads(run("election", "list", "--json").output)["elections"]
+    ]
 
 
 @pytest.mark.parametrize(

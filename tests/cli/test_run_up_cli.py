@@ -118,7 +118,7 @@ def test_a_planned_notice_after_the_last_day_is_refused(db):
         "working days before the poll; SI 2006/3304 Sch 2 and 3 r1-2; SI 2006/3305 Sch 2 "
         "r1-2): check the date with the returning officer; nothing was changed\n"
     )
-    [row] = json.loads(run("election", "list", "--json").output)
+    [row] = json.loads(run("election", "list", "--json").output)["elections"]
     assert row["notice"] is None
 
 
@@ -137,7 +137,7 @@ def test_yes_but_in_the_run_up_under_notice_or_statutory(db):
     assert human.exit_code == 0
     assert human.output.splitlines()[-1] == f"  warning  {warning['message']}"
     status = run("status", "--council", "gedling", "--at", "2029-03-20T10:00", "--json")
-    [row] = json.loads(status.output)
+    [row] = json.loads(status.output)["councillors"]
     assert row["warnings"] == [warning]
 
 

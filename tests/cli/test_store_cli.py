@@ -168,20 +168,21 @@ def test_status_json_flags_a_mismatch(db, clock):
     run("reconcile")  # the flags are right as of 1 March
     clock.now = datetime(2026, 4, 1, tzinfo=LONDON)
     data = json.loads(run("status", "--json").output)
-    [row] = data
+    assert data["at"] == "2026-04-01T00:00:00+01:00" and data["next"] is None
+    [row] = data["councillors"]
     assert row["councillor"] == "selston/jane-doe"
     assert (row["may_post"], row["may_promote"]) == (False, False)
     assert row["stored"] == {"may_post": True, "may_promote": True}
     assert row["mismatch"] is True
     run("reconcile")
-    [row] = json.loads(run("status", "--json").output)
+    [row] = json.loads(run("status", "--json").output)["councillors"]
     assert row["mismatch"] is False
 
 
 def test_no_fault_is_claimed_for_an_instant_the_stored_flags_do_not_speak_for(db, clock):
     clock.now = datetime(2026, 3, 1, tzinfo=LONDON)
     run("reconcile")
-    [row] = json.loads(run("status", "--at", "2090-01-01", "--json").output)
+    [row] = json.loads(run("status", "--at", "2090-01-01", "--json").output)["councillors"]
     assert row["mismatch"] is None  # the future: the stored flags say nothing about it
     result = run("check", "selston/jane-doe", "--at", "2090-01-01", "--json")
     assert json.loads(result.output)["mismatch"] is None
@@ -193,13 +194,13 @@ def test_reconcile_twice_changes_nothing_the_second_time(db, clock):
     assert len(first["changes"]) == 2
     second = json.loads(run("reconcile", "--json").output)
     assert second["changes"] == []
-    history = json.loads(run("history", "--json").output)
+    history = json.loads(run("history", "--json").output)["changes"]
     assert len(history) == 2
     assert set(history[0]) >= {"councillor", "flag", "old", "new", "at", "cause"}
 
 
 def test_election_list_json(db):
-    [row] = json.loads(run("election", "list", "--json").output)
+    [row] = json.loads(run("election", "list", "--json").output)["elections"]
     assert row == {
         "election_id": "local.ashfield.2026-05-07",
         "type": "local",
@@ -227,7 +228,9 @@ def test_election_add_errors(db):
 
 def test_within_areas_are_normalised(db):
     [council] = [
-        c for c in json.loads(run("council", "list", "--json").output) if c["slug"] == "selston"
+        c
+        for c in json.loads(run("council", "list", "--json").output)["councils"]
+        if c["slug"] == "selston"
     ]
     assert council["within"] == ["ashfield", "nottinghamshire"]
 
@@ -302,7 +305,9 @@ def test_council_import_is_all_or_nothing(db, tmp_path):
     )
     assert run("council", "import", str(good)).output == "imported 1 council\n"
     annesley = [
-        c for c in json.loads(run("council", "list", "--json").output) if c["slug"] == "annesley"
+        c
+        for c in json.loads(run("council", "list", "--json").output)["councils"]
+        if c["slug"] == "annesley"
     ]
     assert annesley[0]["within"] == ["ashfield", "nottinghamshire"]
     again = run("council", "import", str(good))
@@ -310,7 +315,7 @@ def test_council_import_is_all_or_nothing(db, tmp_path):
 
 
 def _councils(db) -> list[str]:
-    return [c["slug"] for c in json.loads(run("council", "list", "--json").output)]
+    return [c["slug"] for c in json.loads(run("council", "list", "--json").output)["councils"]]
 
 
 def test_council_import_row_with_more_fields_than_the_header(db, tmp_path):

@@ -265,7 +265,7 @@ def test_election_add_refuses_what_timetable_refuses_and_records_nothing(store_e
     )
     result = run("election", "add", "parl.2029-08-16")
     assert result.exit_code == 2 and "cannot be held after Wed 15 Aug 2029" in result.stderr
-    assert json.loads(run("election", "list", "--json").output) == []
+    assert json.loads(run("election", "list", "--json").output)["elections"] == []
 
 
 def test_election_add_takes_the_referendum_kind_and_warns_without_it(store_env):
@@ -327,7 +327,7 @@ def test_election_move_refuses_a_day_no_poll_can_be_held_on(store_env):
     assert result.stderr.startswith(
         "Error: local.ashfield.by.2026-06-11: polling day Sat 13 Jun 2026 is a Saturday"
     )
-    [row] = json.loads(run("election", "list", "--json").output)
+    [row] = json.loads(run("election", "list", "--json").output)["elections"]
     assert (row["poll_date"], row["status"]) == ("2026-06-11", "scheduled")
 
 

@@ -135,7 +135,9 @@ def test_validation_errors_do_not_echo_the_input(client):
 
 
 def test_api_status(client):
-    rows = client.get("/api/status", params={"council": "selston"}).json()
+    page = client.get("/api/status", params={"council": "selston"}).json()
+    assert page["next"] is None and page["at"].startswith("20")
+    rows = page["councillors"]
     assert {r["councillor"] for r in rows} == {
         "selston/jane-doe",
         "selston/sam-roe",
