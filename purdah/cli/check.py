@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -17,7 +17,15 @@ from purdah.cli.options import (
     resolve_at,
     resume_at,
 )
-from purdah.cli.render import echo_changes, echo_json, echo_lines, echo_list, instant, table, yes_no
+from purdah.cli.render import (
+    columns,
+    echo_changes,
+    echo_json,
+    echo_list,
+    instant,
+    table,
+    yes_no,
+)
 from purdah.words import plural
 
 _ACTIONS = ("promote", "post")
@@ -148,28 +156,34 @@ def status(
         echo_list(iso_instant(when), "councillors", status_lines(page), lambda: {"next": page.next})
         return
     click.echo(f"as of {instant(when)}")
-    echo_lines(_status_lines(page))
+    _status_table(page)
     if page.next:
         click.echo(
             f"more: purdah status --after {page.next}" + (f" --limit {limit}" if limit else "")
         )
 
 
-def _status_lines(rows: Iterable[Any]) -> Iterator[str]:
-    memo: dict[tuple[int, int, int, bool], tuple[Any, str]] = {}
+def _status_table(rows: Iterable[Any]) -> None:
+    """Aligned columns (the JSON streams; a table needs every row's width first). Rows that
+    share their decisions share their cells, worked out once."""
+    memo: dict[tuple[int, int, int, bool], tuple[str, str, str]] = {}
+    table_rows: list[tuple[str, ...]] = []
     for r in rows:
         key = (id(r.may_post), id(r.may_promote), id(r.warnings), bool(r.mismatch))
-        found = memo.get(key)
-        if found is None:
-            fault = "  FAULT: stored flags differ, run 'purdah reconcile'" if r.mismatch else ""
-            why = f"  ({r.may_promote.cause})" if r.may_promote.windows else ""
-            warn = "".join(f"  warning: {w.message}" for w in r.warnings)
-            found = memo[key] = (
-                r,
-                f"  post: {yes_no(r.may_post.allowed)}  "
-                f"promote: {yes_no(r.may_promote.allowed)}{why}{warn}{fault}",
+        cells = memo.get(key)
+        if cells is None:
+            notes = [r.may_promote.cause] if r.may_promote.windows else []
+            notes += [f"warning: {w.message}" for w in r.warnings]
+            if r.mismatch:
+                notes.append("FAULT: stored flags differ, run 'purdah reconcile'")
+            cells = memo[key] = (
+                yes_no(r.may_post.allowed),
+                yes_no(r.may_promote.allowed),
+                "; ".join(notes) or "-",
             )
-        yield r.councillor + found[1]
+        table_rows.append((r.councillor, *cells))
+    if table_rows:
+        columns(("COUNCILLOR", "MAY POST", "MAY PROMOTE", "WHY"), table_rows)
 
 
 @click.command()
