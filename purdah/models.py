@@ -50,6 +50,7 @@ class Council(SQLModel, table=True):
     scope: str = "council"  # "council" or "ward" (single-ward by-elections)
     gss: str | None = Field(default=None, index=True)  # from the area register, if known
     created_at: datetime = _instant()
+    clerk_email: str | None = None  # the clerk's daily digest of notices (purdah.notify)
 
 
 class CouncilArea(SQLModel, table=True):
@@ -78,6 +79,7 @@ class Councillor(SQLModel, table=True):
     created_at: datetime = _instant()
     # Left office (`councillor remove`): no longer listed or switched; history kept.
     left_at: datetime | None = _instant(default=None)
+    email: str | None = None  # where e-mail notices go (purdah.notify), if given
 
 
 class Election(SQLModel, table=True):
@@ -257,6 +259,31 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+class MailNotice(SQLModel, table=True):
+    """The ledger of e-mail notices (purdah.notify): one row per fact told to one
+    recipient. `key` names the fact (kind, recipient, period, its start or end, or the
+    digest's day), so the planner never plans the same notice twice; `event_id` is the
+    outbox event that carries it (and its delivery state)."""
+
+    __tablename__ = "mail_notice"
+    __table_args__ = (sa.Index("ix_mail_notice_recipient_period", "recipient", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str  # starts, changed, cancelled, ended, digest
+    recipient: str  # councillor:ID or clerk:COUNCIL-ID (the address may change)
+    address: str  # where it was sent
+    council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
+    councillor_id: int | None = None  # no foreign key: the ledger outlives the councillor
+    period: str | None = None  # COUNCIL-ID/ELECTION-ID/WARD (stable across a window's id)
+    election_id: str | None = None
+    start: datetime | None = _instant(default=None)
+    end: datetime | None = _instant(default=None)
+    subject: str
+    message_id: str
+    event_id: int | None = None
+    planned_at: datetime = _instant()
+
+
 def _table(model: type[SQLModel]) -> sa.Table:
     table = getattr(model, "__table__", None)
     assert isinstance(table, sa.Table), model
@@ -278,3 +305,4 @@ feed_t = _table(Feed)
 api_token_t = _table(ApiToken)
 parish_lookup_t = _table(ParishLookup)
 clerk_change_t = _table(ClerkChange)
+mail_notice_t = _table(MailNotice)
