@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from purdah.decide import Decider, Grant, Span
 from purdah.errors import ConcurrentWrite, StoreBusy
 from purdah.models import councillor_t, exemption_t, meta_t, window_t
+from purdah.outbox import events as outbox
 from purdah.services.windows import span_of, spans_query
 from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, db_instant
 
@@ -298,6 +299,7 @@ def _write(
             "write: nothing recorded; retry"
         )
     columns = "councillor_id, flag, old, new, at, recorded_at, cause, actor"
+    mark = outbox.audit_mark(conn)  # the outbox event of each audit row, below
     conn.exec_driver_sql(
         f"INSERT INTO flag_change ({columns}) VALUES ({', '.join([marker] * 8)})",
         [
@@ -305,6 +307,7 @@ def _write(
             for c in changes
         ],
     )
+    outbox.record_flag_changes(conn, mark, now)
 
 
 def _set_last_run(conn: Connection, mark: str | None, now: datetime) -> None:

@@ -30,6 +30,7 @@ from purdah.models import (
     removed_window_t,
     window_t,
 )
+from purdah.outbox import events as outbox
 from purdah.polls import check_poll_can_exist
 from purdah.store import Store
 from purdah.timetable import (
@@ -233,6 +234,7 @@ def recompute_windows(conn: Connection, now: datetime) -> WindowChanges:
             .values({**{f: sa.bindparam(f) for f in _COMPARED}, "changed_at": now}),
             [{k: v for k, v in row.items() if k in (*_COMPARED, "wid")} for row in changed],
         )
+    outbox.record_window_changes(conn, now, existing, new, changed, gone)  # same transaction
     return WindowChanges(len(new), len(changed), len(gone))
 
 

@@ -3,14 +3,14 @@ clerk's address on the council, and the ledger of notices planned (one row per f
 told to one recipient: its key is what makes a notice never planned twice)
 
 Revision ID: 0012_notices
-Revises: 0004
+Revises: 0012_webhooks
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_notices"
-down_revision = "0004"
+down_revision = "0012_webhooks"
 branch_labels = None
 depends_on = None
 
