@@ -14,7 +14,9 @@ moment loses nothing: every tick reconciles as of now and catches up what it mis
 - feeds are fetched on their own worker, never under the switching lock, each fetch with
   a total deadline; the store is taken only briefly, to import;
 - a heartbeat in the store's meta table says that this scheduler is alive (`purdah doctor`,
-  /healthz).
+  /healthz);
+- the outbox dispatcher (webhooks) on its own thread, woken by every reconcile that
+  switched something: a slow receiver holds only that thread, never the switching lock.
 
 Nothing here blocks switching: the switching lock is held only by a reconcile and by
 planning, both short.
@@ -144,6 +146,7 @@ class Runner:
         retry_first: timedelta = RETRY_FIRST,
         retry_max: timedelta = RETRY_MAX,
         fetch_timeout: float = DEADLINE_SECONDS,
+        webhooks: bool = True,
     ) -> None:
         self.store = store
         self.interval = interval_minutes
@@ -163,6 +166,8 @@ class Runner:
         self._last_replan = 0.0
         self._watch_failing = False
         self._lock = threading.Lock()  # the switching lock: reconcile and planning only
+        self.webhooks = webhooks
+        self.outbox: Any = None  # the DispatchThread, while running
 
     def tick(self, reason: str = "tick", due: datetime | None = None) -> ReconcileResult | None:
         """Reconcile as of now and re-plan. `due` is the boundary a boundary job was planned
@@ -203,6 +208,8 @@ class Runner:
                     result.replayed,
                 )
             self._count(result, seconds, now, due)
+            if result.changes and self.outbox is not None:
+                self.outbox.wake()  # the switch's events go out now, on their own thread
             if self.failures:
                 log.info("reconcile works again after %d failed attempts", self.failures)
                 self.failures = 0
@@ -438,11 +445,24 @@ class Runner:
         if extra_jobs:
             extra_jobs(scheduler)
         scheduler.start()
+        channel = None
+        if self.webhooks:
+            from purdah.outbox.dispatch import DispatchThread
+            from purdah.outbox.webhooks import WebhookChannel
+
+            channel = WebhookChannel(self.store)
+            self.outbox = DispatchThread(self.store, [channel], stop=stop)
+            self.outbox.start()
         try:
             if not stop.is_set():
                 self.tick("start-up")
             stop.wait()
         finally:
             scheduler.shutdown(wait=True)
+            if self.outbox is not None:
+                self.outbox.join(timeout=15)
+                self.outbox = None
+            if channel is not None:
+                channel.close()
             self.watcher.close()
             log.info("stopped")

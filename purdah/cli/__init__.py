@@ -86,6 +86,7 @@ def _register() -> None:
         timetable,
         today,
         tokens,
+        webhooks,
     )
 
     for command in (
@@ -112,6 +113,7 @@ def _register() -> None:
         export.export,
         export.serve,
         tokens.token,
+        webhooks.webhook,
     ):
         main.add_command(command)
 

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -341,17 +341,83 @@ class Dispatcher:
         return state
 
 
-def due_soon(store: Store, now: datetime) -> datetime | None:
-    """The earliest instant a lane may be claimed (for a dispatcher's sleep)."""
-    with store.read() as conn:
-        pending = sa.exists().where(D.lane_id == L.id, D.state == PENDING)
-        value = conn.execute(
-            sa.select(sa.func.min(sa.func.coalesce(L.next_at, L.lease_until))).where(
-                L.paused_at.is_(None), pending
-            )
-        ).scalar()
-    if value is None:
-        return None
+def next_due(store: Store) -> datetime | None:
+    """The earliest instant some lane may be claimed (now or earlier if one is due), or
+    None when nothing is pending. One read; a dispatcher sleeps until then."""
     from purdah.store import as_instant
 
-    return as_instant(value)
+    pending = sa.exists().where(D.lane_id == L.id, D.state == PENDING)
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(L.next_at, L.lease_until).where(L.paused_at.is_(None), pending)
+        ).all()
+    due: datetime | None = None
+    for next_at, lease_until in rows:
+        known = [as_instant(v) for v in (next_at, lease_until) if v is not None]
+        if not known:
+            return datetime.min.replace(tzinfo=UTC)  # due now
+        when = max(known)
+        due = when if due is None else min(due, when)
+    return due
+
+
+class DispatchThread:
+    """A dispatcher on its own thread (inside `purdah run`): sends what is due, then
+    sleeps until the next retry or lease expiry is due, at most `poll` seconds, or until
+    woken (`wake()`: a reconcile switched something). Never on the switching path: it
+    takes the store's write lock only for its own short claims and records."""
+
+    def __init__(
+        self,
+        store: Store,
+        channels: Sequence[Channel],
+        *,
+        poll: float = 1.0,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.store = store
+        self.dispatcher = Dispatcher(store, channels)
+        self.poll = poll
+        self.stop = stop or threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="purdah-outbox", daemon=True)
+        self._failing = False
+        self.report = DispatchReport()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            wait = self.poll
+            try:
+                due = next_due(self.store)
+                now = self.store.clock()
+                if due is not None and due <= now:
+                    report = self.dispatcher.run_until_idle(
+                        deadline=time.monotonic() + 30, stop=self.stop
+                    )
+                    self.report.add(report)
+                    due = next_due(self.store)
+                if due is not None:
+                    wait = min(self.poll, max(0.0, (due - self.store.clock()).total_seconds()))
+                if self._failing:
+                    log.info("outbox dispatcher works again")
+                    self._failing = False
+            except Exception as exc:  # the store is down: retry, said once
+                if not self._failing:
+                    log.warning(
+                        "outbox dispatcher failed (retrying): %s: %s", type(exc).__name__, exc
+                    )
+                self._failing = True
+                wait = max(self.poll, 5.0)
+            self._wake.wait(wait)
+            self._wake.clear()
