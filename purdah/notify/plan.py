@@ -102,6 +102,7 @@ class PlanResult:
     notices: list[Notice] = field(default_factory=list)
     unaddressed: list[str] = field(default_factory=list)  # councillors told nothing: no address
     recorded: int = 0
+    deferred: int = 0  # due but left for the next run (one write records at most `limit`)
     dry_run: bool = False
 
 
@@ -417,12 +418,23 @@ def ledger_row(notice: Notice, now: datetime, event_id: int | None) -> dict[str,
     }
 
 
+# At most this many notices are recorded by one write (a mass election can make 100,000
+# due at once): the write lock is held briefly, and the rest follow at the next run.
+PLAN_LIMIT = 2000
+
+
 def plan_notices(
-    store: Store, config: PlanConfig, *, dry_run: bool = False, at: datetime | None = None
+    store: Store,
+    config: PlanConfig,
+    *,
+    dry_run: bool = False,
+    at: datetime | None = None,
+    limit: int = PLAN_LIMIT,
 ) -> PlanResult:
     """Plan what is due and (unless a dry run) record it in the ledger and the outbox, in
-    one write transaction at the store's instant. A dry run reads at `at` (or the clock)
-    and writes nothing."""
+    one write transaction at the store's instant: at most `limit` notices, the rest
+    counted in `deferred` (planned again, and recorded, by the next run). A dry run reads
+    at `at` (or the clock) and writes nothing."""
     from purdah.notify.queue import enqueue
 
     if dry_run:
@@ -433,6 +445,7 @@ def plan_notices(
         return result
     with store.write() as (conn, now):
         result = plan(conn, now, config)
-        result.notices = new_notices(conn, result.notices)
+        due = new_notices(conn, result.notices)
+        result.notices, result.deferred = due[:limit], max(0, len(due) - limit)
         result.recorded = enqueue(conn, now, result.notices)
     return result
