@@ -36,6 +36,7 @@ class EmailChannel:
             message_id,
             item.event.recorded_at,
             data.get("notice_key", ""),
+            data.get("reply_to"),
         )
         message["X-Purdah-Event"] = item.key
         sent = send(self.settings, message)

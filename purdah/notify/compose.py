@@ -4,6 +4,7 @@ BST), so a notice read in the week of a clock change is still right."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +43,22 @@ class Links:
     https: str
 
 
+WIDTH = 72
+
+
+def wrap(lines: Sequence[str]) -> str:
+    """Plain-text paragraphs wrapped at 72 columns (a line with a link is never broken;
+    a "- " item keeps its hanging indent)."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= WIDTH or "://" in line:
+            out.append(line)
+            continue
+        indent = "  " if line.startswith("- ") else ""
+        out += textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+    return "\n".join(out)
+
+
 def when(value: datetime) -> str:
     """'00:00 on Thursday 2 April 2026 (BST)'."""
     local = value.astimezone(LONDON)
@@ -54,13 +71,13 @@ def day(value: date) -> str:
 
 def _restrictions(council: str) -> list[str]:
     return [
-        f"While the period lasts, {council} will not promote you: no news items, posts, "
-        "photographs or quotes about you in its publications, on its website or on its "
-        "social media.",
-        f"You may not post on {council}'s social media accounts or website, even if you "
-        "usually may.",
-        "You may still campaign as yourself, on your own accounts and at your own (or your "
-        "party's) expense, never with the council's staff, equipment or accounts.",
+        "While it lasts:",
+        f"- {council} will not promote you: no news items, posts, photographs or quotes "
+        "about you in its publications, on its website or on its social media;",
+        f"- you may not post on {council}'s social media accounts or website, even if "
+        "you usually may;",
+        "- you may still campaign as yourself, on your own accounts and at your own (or "
+        "your party's) expense, never with the council's staff, equipment or accounts.",
         "If something must still be said through the council (an emergency, a statutory "
         "notice), ask the clerk: they can record an exemption.",
     ]
@@ -85,7 +102,7 @@ def councillor_notice(
     reason: str = "",
 ) -> tuple[str, str]:
     """The subject and body of one notice to a councillor."""
-    span = f"from {when(period.start)}\nuntil {when(period.end)}"
+    span = [f"from {when(period.start)}", f"until {when(period.end)}"]
     poll = f"The poll is on {day(period.poll_date)}."
     ward = f" (the {period.ward} ward)" if period.ward else ""
     if kind == STARTS:
@@ -99,14 +116,14 @@ def councillor_notice(
         opening = f"The pre-election period for the {period.election}{ward} " + (
             "is in force now:" if started else "is coming:"
         )
-        lines = [opening, "", span, "", poll, "", *_restrictions(person.council)]
+        lines = [opening, "", *span, "", poll, "", *_restrictions(person.council)]
     elif kind == CHANGED:
         subject = f"Pre-election period changed: {period.election}"
         lines = [
             f"The dates of the pre-election period for the {period.election}{ward} have "
             "changed. It now runs",
             "",
-            span,
+            *span,
             "",
         ]
         if previous is not None:
@@ -133,7 +150,7 @@ def councillor_notice(
         ]
     else:
         raise ValueError(f"not a councillor notice: {kind}")
-    body = "\n".join(
+    body = wrap(
         [
             f"Dear {person.name},",
             "",
@@ -141,8 +158,8 @@ def councillor_notice(
             "",
             *_calendar(links),
             "",
-            f"This is an automatic notice from purdah for {person.council}; reply to the "
-            "clerk with any question.",
+            f"This is an automatic notice from purdah for {person.council}; reply to "
+            "the clerk with any question.",
             "",
         ]
     )
@@ -200,4 +217,4 @@ def clerk_digest(
         f"The council's calendar: {feed.webcal} (or {feed.https})",
         "",
     ]
-    return subject, "\n".join(out)
+    return subject, wrap(out)

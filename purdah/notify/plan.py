@@ -94,6 +94,7 @@ class Notice:
     body: str
     message_id: str
     label: str  # who and what, for listings (COUNCIL/SLUG or the council's slug)
+    reply_to: str | None = None  # the clerk's address, on a councillor's notice
 
 
 @dataclass
@@ -133,6 +134,7 @@ class _Recipient:
     councillor_id: int
     person: Person
     feed: Links
+    clerk: str | None
 
 
 def _to_councillor(
@@ -157,6 +159,7 @@ def _to_councillor(
         body,
         message_id(key, config.domain),
         who.person.ref,
+        who.clerk,
     )
 
 
@@ -246,7 +249,9 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
         feed = links(feed_path(ref=ref))
         current = {p.key for p in mine}
 
-        ctx = _Recipient(recipient, person_row.email, person_row.id, person, feed)
+        ctx = _Recipient(
+            recipient, person_row.email, person_row.id, person, feed, council.clerk_email
+        )
 
         def add(kind: str, key: str, period: Period, who: _Recipient = ctx, **extra: Any) -> None:
             result.notices.append(_to_councillor(kind, key, period, who, now, config, **extra))

@@ -91,6 +91,7 @@ def enqueue(conn: Connection, now: datetime, notices: Sequence[Notice]) -> int:
                         "body": n.body,
                         "message_id": n.message_id,
                         "notice_key": n.key,
+                        "reply_to": n.reply_to,
                     },
                     sort_keys=True,
                 ),

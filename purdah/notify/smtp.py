@@ -44,10 +44,13 @@ def build_message(
     message_id: str,
     when: datetime,
     key: str,
+    reply_to: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((FROM_NAME, settings.from_address))
     message["To"] = to
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = subject
     message["Date"] = format_datetime(when)
     message["Message-ID"] = message_id

@@ -29,6 +29,7 @@ def _message(settings, key="k1"):
         "<purdah.abc@example.gov.uk>",
         datetime(2026, 3, 23, tzinfo=UTC),
         key,
+        "clerk@selston.example.gov.uk",
     )
 
 
@@ -41,6 +42,7 @@ def test_a_message_reaches_the_server_with_its_headers(smtp):
     assert got["To"] == "jane@example.org"
     assert got["From"] == "purdah <elections@example.gov.uk>"
     assert got["Auto-Submitted"] == "auto-generated"
+    assert got["Reply-To"] == "clerk@selston.example.gov.uk"  # "reply to the clerk"
     assert "£5" in got.get_payload(decode=True).decode("utf-8")
 
 
