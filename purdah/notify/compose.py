@@ -86,8 +86,10 @@ def _restrictions(council: str) -> list[str]:
 def _calendar(links: Links) -> list[str]:
     return [
         "Your restricted periods, kept up to date, as a calendar to subscribe to:",
-        f"  calendar app (Apple, Outlook, Thunderbird): {links.webcal}",
-        f"  Outlook on the web or Google Calendar (From URL): {links.https}",
+        "- in a calendar app (Apple, Outlook, Thunderbird):",
+        f"  {links.webcal}",
+        "- in Outlook on the web or Google Calendar (From URL):",
+        f"  {links.https}",
     ]
 
 
@@ -214,7 +216,9 @@ def clerk_digest(
         "",
         f"Councillors are e-mailed {lead_days} days before a period starts, and when it "
         "changes, is cancelled or ends.",
-        f"The council's calendar: {feed.webcal} (or {feed.https})",
+        "The council's calendar, to subscribe to:",
+        f"  {feed.webcal}",
+        f"  {feed.https}",
         "",
     ]
     return subject, wrap(out)

@@ -118,3 +118,10 @@ def test_purdah_run_plans_and_sends_notices_on_its_dispatcher(tmp_path, smtp):
     assert "e-mail notices on: 127.0.0.1" in err, err
     assert [m["To"] for m in smtp.inbox.messages] == ["jane@example.org"], err
     assert proc.returncode == 0
+
+
+def test_purdah_run_refuses_half_configured_mail(db, monkeypatch):
+    monkeypatch.delenv("PURDAH_MAIL_FROM")
+    result = run("run")
+    assert result.exit_code == 2
+    assert "Error: PURDAH_MAIL_FROM is not set" in result.output
