@@ -85,9 +85,7 @@ def check_outbox(store, audit_rows) -> None:
     EV = outbox_event_t.c
     with store.read() as conn:
         events = conn.execute(
-            sa.select(
-                EV.audit_id, EV.councillor_id, EV.flag, EV.old, EV.new, EV.at, EV.recorded_at
-            )
+            sa.select(EV.audit_id, EV.councillor_id, EV.flag, EV.old, EV.new, EV.at, EV.recorded_at)
             .where(EV.kind == "flag.changed")
             .order_by(EV.id)
         ).all()
