@@ -70,6 +70,8 @@ N = mail_notice_t.c
 R = removed_window_t.c
 
 ENDED_GRACE = timedelta(days=7)  # an "ended" notice is not sent later than this
+LEDGER_DAYS = timedelta(days=400)  # how far back the planner reads what it told
+_FEW = 2000  # ids in an IN list; more, and the condition is left to Python
 TOLD = (STARTS, CHANGED)  # the kinds after which a recipient holds dates
 
 
@@ -120,6 +122,11 @@ def message_id(key: str, domain: str) -> str:
 
 def _iso(value: datetime) -> str:
     return value.astimezone(LONDON).isoformat()
+
+
+def _among(column: Any, ids: set[int]) -> Any:
+    """`column IN ids`, or true for a large set (the caller filters in Python)."""
+    return column.in_(sorted(ids)) if len(ids) <= _FEW else sa.true()
 
 
 def _instant(value: Any) -> datetime:
@@ -182,44 +189,76 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
             sa.select(C.id, C.slug, C.name, C.clerk_email).where(C.kind != "removed")
         )
     }
-    people = [
-        row
-        for row in conn.execute(
-            sa.select(P.id, P.council_id, P.slug, P.name, P.ward, P.email)
-            .where(P.left_at.is_(None))
-            .order_by(P.council_id, P.slug)
-        )
-        if row.council_id in councils
-    ]
-    area_name = sa.select(C.name).where(C.slug == E.area).correlate(election_t).scalar_subquery()
-    periods: dict[int, list[Period]] = defaultdict(list)
+    # What recipients were last told: the ledger of the last LEDGER_DAYS (a suffix of its
+    # history, so the last row of each recipient and period is the last ever).
+    told_by: dict[str, dict[str, _Told]] = defaultdict(dict)  # recipient -> period -> last
+    told_councils: set[int] = set()
+    told_people: set[int] = set()
     for row in conn.execute(
-        sa.select(W.council_id, E.election_id, W.ward, W.start, W.end, E.poll_date, area_name)
-        .join_from(window_t, election_t, E.id == W.election_pk)
-        .where(W.end > now - ENDED_GRACE)
-        .order_by(W.start, E.election_id)
-    ):
-        periods[row.council_id].append(
-            Period(
-                f"{row.council_id}/{row.election_id}/{row.ward or '-'}",
-                row.council_id,
-                row.election_id,
-                election_name(row.election_id, row[6]),
-                row.poll_date,
-                row.ward,
-                _instant(row.start),
-                _instant(row.end),
-            )
+        sa.select(
+            N.id,
+            N.kind,
+            N.recipient,
+            N.period,
+            N.start,
+            N.end,
+            N.election_id,
+            N.council_id,
+            N.councillor_id,
         )
-    told: dict[tuple[str, str], _Told] = {}
-    for row in conn.execute(
-        sa.select(N.id, N.kind, N.recipient, N.period, N.start, N.end, N.election_id)
-        .where(N.kind != DIGEST)
+        .where(N.kind != DIGEST, N.planned_at > now - LEDGER_DAYS)
         .order_by(N.id)
     ):
-        told[(row.recipient, row.period)] = _Told(
+        told_by[row.recipient][row.period] = _Told(
             row.id, row.kind, row.start, row.end, row.period, row.election_id
         )
+        told_councils.add(row.council_id)
+        if row.councillor_id is not None:
+            told_people.add(row.councillor_id)
+    # The periods that can matter now: starting within the lead time (a margin of two days
+    # for the clock change), in force or just ended, and every period of a council whose
+    # councillors were told something (a move far ahead is still a change).
+    horizon = now + timedelta(days=config.lead_days + 2)
+    area_name = sa.select(C.name).where(C.slug == E.area).correlate(election_t).scalar_subquery()
+    soon = sa.and_(W.end > now - ENDED_GRACE, W.start < horizon)
+    if told_councils:
+        soon = sa.or_(soon, sa.and_(W.end > now - ENDED_GRACE, _among(W.council_id, told_councils)))
+    periods: dict[int, list[Period]] = defaultdict(list)
+    for w in conn.execute(
+        sa.select(W.council_id, E.election_id, W.ward, W.start, W.end, E.poll_date, area_name)
+        .join_from(window_t, election_t, E.id == W.election_pk)
+        .where(soon)
+        .order_by(W.start, E.election_id)
+    ):
+        periods[w.council_id].append(
+            Period(
+                f"{w.council_id}/{w.election_id}/{w.ward or '-'}",
+                w.council_id,
+                w.election_id,
+                election_name(w.election_id, w[6]),
+                w.poll_date,
+                w.ward,
+                _instant(w.start),
+                _instant(w.end),
+            )
+        )
+    # Only councillors of those councils, and those told something, are read.
+    wanted = {cid for cid in periods if cid in councils}
+    people: list[Any] = []
+    if wanted or told_people:
+        who = sa.or_(
+            _among(P.council_id, wanted) if wanted else sa.false(),
+            _among(P.id, told_people) if told_people else sa.false(),
+        )
+        people = [
+            row
+            for row in conn.execute(
+                sa.select(P.id, P.council_id, P.slug, P.name, P.ward, P.email)
+                .where(P.left_at.is_(None), who)
+                .order_by(P.council_id, P.slug)
+            )
+            if row.council_id in councils
+        ]
     reasons = {
         (row.council_id, row.election_id): row.reason
         for row in conn.execute(
@@ -232,37 +271,54 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
         found = subscription_links(base, path)
         return Links(found.webcal, found.https)
 
+    # What each period says at `now`, worked out once (not once per councillor).
+    due_from = {p.key: lead_start(p.start, config.lead_days) for ps in periods.values() for p in ps}
+    dates = {p.key: f"{_iso(p.start)}/{_iso(p.end)}" for ps in periods.values() for p in ps}
+    live = {
+        cid: [p for p in ps if due_from[p.key] <= now < p.end + ENDED_GRACE]
+        for cid, ps in periods.items()
+    }
+
     for person_row in people:
-        council = councils[person_row.council_id]
-        ref = f"{council.slug}/{person_row.slug}"
+        recipient = f"councillor:{person_row.id}"
+        mine_told = told_by.get(recipient, {})
+        ward = ward_slug(person_row.ward) if person_row.ward else None
         mine = [
             p
-            for p in periods.get(person_row.council_id, ())
-            if p.ward is None or p.ward == ward_slug(person_row.ward)
+            for p in (
+                periods.get(person_row.council_id, ())
+                if mine_told
+                else live.get(person_row.council_id, ())
+            )
+            if p.ward is None or p.ward == ward
         ]
+        if not mine and not mine_told:
+            continue  # the common case: nothing coming, nothing told
+        council = councils[person_row.council_id]
+        ref = f"{council.slug}/{person_row.slug}"
         if not person_row.email:
-            if any(lead_start(p.start, config.lead_days) <= now < p.end for p in mine):
+            if any(due_from[p.key] <= now < p.end for p in mine):
                 result.unaddressed.append(ref)
             continue
-        recipient = f"councillor:{person_row.id}"
         person = Person(person_row.id, ref, person_row.name, council.name)
-        feed = links(feed_path(ref=ref))
-        current = {p.key for p in mine}
-
         ctx = _Recipient(
-            recipient, person_row.email, person_row.id, person, feed, council.clerk_email
+            recipient,
+            person_row.email,
+            person_row.id,
+            person,
+            links(feed_path(ref=ref)),
+            council.clerk_email,
         )
 
         def add(kind: str, key: str, period: Period, who: _Recipient = ctx, **extra: Any) -> None:
             result.notices.append(_to_councillor(kind, key, period, who, now, config, **extra))
 
         for p in mine:
-            last = told.get((recipient, p.key))
-            dates = f"{_iso(p.start)}/{_iso(p.end)}"
+            last = mine_told.get(p.key)
             after = f":after-{last.id}" if last is not None else ""
             if last is None or last.kind == CANCELLED:
-                if lead_start(p.start, config.lead_days) <= now < p.end:
-                    add(STARTS, f"{STARTS}:{recipient}:{p.key}:{dates}{after}", p)
+                if due_from[p.key] <= now < p.end:
+                    add(STARTS, f"{STARTS}:{recipient}:{p.key}:{dates[p.key]}{after}", p)
             elif now >= p.end:
                 if last.kind in TOLD and now < p.end + ENDED_GRACE:
                     add(ENDED, f"{ENDED}:{recipient}:{p.key}:{_iso(p.end)}", p)
@@ -272,21 +328,23 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
                     if last.start is not None and last.end is not None
                     else None
                 )
-                add(CHANGED, f"{CHANGED}:{recipient}:{p.key}:{dates}{after}", p, previous=previous)
-        for (who, key), last in told.items():
-            if who != recipient or key in current or last.kind not in TOLD:
+                key = f"{CHANGED}:{recipient}:{p.key}:{dates[p.key]}{after}"
+                add(CHANGED, key, p, previous=previous)
+        current = {p.key for p in mine}
+        for key, last in mine_told.items():
+            if key in current or last.kind not in TOLD:
                 continue
             if last.start is None or last.end is None or last.end <= now:
                 continue
             council_id, _, rest = key.partition("/")
-            election_id, _, ward = rest.rpartition("/")
+            election_id, _, ward_key = rest.rpartition("/")
             gone = Period(
                 key,
                 int(council_id),
                 election_id,
                 election_name(election_id),
                 last.start.astimezone(LONDON).date(),
-                None if ward == "-" else ward,
+                None if ward_key == "-" else ward_key,
                 last.start,
                 last.end,
             )
