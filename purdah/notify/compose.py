@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from purdah.clock import LONDON
 
@@ -51,14 +52,21 @@ def wrap(lines: Sequence[str]) -> str:
     a "- " item keeps its hanging indent)."""
     out: list[str] = []
     for line in lines:
-        if len(line) <= WIDTH or "://" in line:
-            out.append(line)
-            continue
-        indent = "  " if line.startswith("- ") else ""
-        out += textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+        out += _wrapped(line)
     return "\n".join(out)
 
 
+@lru_cache(maxsize=65536)
+def _wrapped(line: str) -> tuple[str, ...]:
+    """One line, wrapped (cached: the councillors of a council share most lines, and a
+    mass election composes thousands of notices in one plan)."""
+    if len(line) <= WIDTH or "://" in line:
+        return (line,)
+    indent = "  " if line.startswith("- ") else ""
+    return tuple(textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False))
+
+
+@lru_cache(maxsize=4096)
 def when(value: datetime) -> str:
     """'00:00 on Thursday 2 April 2026 (BST)'."""
     local = value.astimezone(LONDON)

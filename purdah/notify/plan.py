@@ -180,9 +180,19 @@ class _Told:
     election_id: str | None
 
 
-def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
-    """The notices due at `now` (nothing written)."""
+def plan(
+    conn: Connection, now: datetime, config: PlanConfig, limit: int | None = None
+) -> PlanResult:
+    """The notices due at `now` (nothing written): at most `limit` composed, the others
+    only counted (`deferred`; the next run plans them)."""
     result = PlanResult(now)
+
+    def room() -> bool:
+        if limit is not None and len(result.notices) >= limit:
+            result.deferred += 1
+            return False
+        return True
+
     councils = {
         row.id: row
         for row in conn.execute(
@@ -311,7 +321,8 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
         )
 
         def add(kind: str, key: str, period: Period, who: _Recipient = ctx, **extra: Any) -> None:
-            result.notices.append(_to_councillor(kind, key, period, who, now, config, **extra))
+            if room():
+                result.notices.append(_to_councillor(kind, key, period, who, now, config, **extra))
 
         for p in mine:
             last = mine_told.get(p.key)
@@ -359,7 +370,7 @@ def plan(conn: Connection, now: datetime, config: PlanConfig) -> PlanResult:
                 reason=reason,
             )
 
-    _plan_digests(conn, now, config, councils, people, periods, result, links)
+    _plan_digests(conn, now, config, councils, people, periods, result, links, room)
     return result
 
 
@@ -372,6 +383,7 @@ def _plan_digests(
     periods: dict[int, list[Period]],
     result: PlanResult,
     links: Any,
+    room: Any,
 ) -> None:
     local = now.astimezone(LONDON)
     if local.hour < config.digest_hour:
@@ -419,7 +431,7 @@ def _plan_digests(
         if not lines and not told:
             continue
         already = conn.execute(sa.select(N.id).where(N.key == key)).first()
-        if already is not None:
+        if already is not None or not room():
             continue
         slug = council.slug
         unaddressed = [r for r in result.unaddressed if r.startswith(f"{slug}/")]
@@ -507,8 +519,7 @@ def plan_notices(
         result.dry_run = True
         return result
     with store.write() as (conn, now):
-        result = plan(conn, now, config)
-        due = new_notices(conn, result.notices)
-        result.notices, result.deferred = due[:limit], max(0, len(due) - limit)
+        result = plan(conn, now, config, limit)
+        result.notices = new_notices(conn, result.notices)
         result.recorded = enqueue(conn, now, result.notices)
     return result

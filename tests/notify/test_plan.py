@@ -179,3 +179,16 @@ def test_an_empty_address_clears_it(store):
     due = plan_notices(store, CONFIG, dry_run=True, at=LEAD)
     assert kinds(due) == [("starts", "selston/mayor")]
     assert "selston/jane-doe" in due.unaddressed
+
+
+def test_a_write_records_at_most_its_limit_and_the_rest_follow_once(store):
+    register_with_addresses(store)
+    first = plan_notices(set_clock(store, LEAD), CONFIG, limit=1)
+    assert (first.recorded, first.deferred) == (1, 1)
+    second = plan_notices(set_clock(store, LEAD + SECOND), CONFIG, limit=1)
+    assert (second.recorded, second.deferred) == (1, 0)
+    assert {first.notices[0].label, second.notices[0].label} == {
+        "selston/jane-doe",
+        "selston/mayor",
+    }
+    assert plan_notices(set_clock(store, LEAD + 2 * SECOND), CONFIG, limit=1).recorded == 0
