@@ -57,7 +57,11 @@ class Receiver:
         with self.lock:  # one at a time: handled exactly once per id
             if key in self.seen:
                 return 204, f"duplicate {key}: already handled"
-            self.handle(event)
+            try:
+                self.handle(event)
+            except Exception as exc:  # not handled: purdah sends it again later
+                log.exception("handling %s failed", key)
+                return 500, f"handler failed: {type(exc).__name__}"
             self.seen.add(key)
         return 204, f"handled {key}: {event.get('type')}"
 

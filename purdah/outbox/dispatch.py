@@ -57,9 +57,11 @@ EV = outbox_event_t.c
 SCHEDULE = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600)
 ATTEMPTS = len(SCHEDULE)  # the last attempt's failure is final: the delivery is dead
 JITTER = 0.10
-LEASE_SECONDS = 60.0  # a claim's lease; renewed by every recorded attempt
+LEASE_SECONDS = 30.0  # a claim's lease (3 attempt deadlines); renewed by every recorded attempt
 BATCH = 100  # deliveries read per lane at a time
 LANES_PER_CLAIM = 8
+FLUSH_EVERY = 50  # successes recorded per write, at most ...
+FLUSH_SECONDS = 0.2  # ... or after this long
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,21 @@ class Channel(Protocol):
     name: str
 
     def send(self, target: str, item: Item) -> Outcome: ...
+
+
+_INSERT_ATTEMPT = sa.insert(outbox_attempt_t)
+_MARK_DELIVERED = (
+    sa.update(outbox_delivery_t)
+    .where(D.id == sa.bindparam("did"), D.state == PENDING)
+    .values(
+        state=DELIVERED,
+        attempts=D.attempts + 1,
+        last_attempt_at=sa.bindparam("now"),
+        last_status=sa.bindparam("status"),
+        last_error=None,
+        delivered_at=sa.bindparam("now"),
+    )
+)
 
 
 def retry_delay(attempts: int, rng: random.Random) -> timedelta | None:
@@ -222,41 +239,96 @@ class Dispatcher:
         return total
 
     def _send_lane(self, lane: _Lane, stop: threading.Event | None) -> DispatchReport:
+        """Send the lane's deliveries in order. Successes are recorded in batches (one
+        short write per FLUSH_EVERY deliveries or FLUSH_SECONDS, whichever comes first):
+        a process killed before a batch is written sends those again (at-least-once),
+        and the write lock is taken a few times a second, not once per delivery."""
         report = DispatchReport()
         channel = self.channels[lane.channel]
         assert self._instance is not None
-        while not (stop is not None and stop.is_set()):
-            items = self._head(lane.id)
-            if not items:
-                return report
-            for item in items:
-                started = time.perf_counter()
-                try:
-                    outcome = channel.send(lane.target, item)
-                except Exception as exc:  # a channel's bug must not stop the dispatcher
-                    outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}")
-                seconds = time.perf_counter() - started
-                state = self._record(lane.id, item, outcome, seconds)
-                if state == DELIVERED:
-                    report.delivered += 1
-                    continue
-                if state == DEAD:
-                    report.dead += 1
-                else:
-                    report.failed += 1
-                return report  # the lane waits for its retry (or stays paused)
-        return report
+        done: list[tuple[Item, Outcome, float]] = []
+        flushed = time.monotonic()
 
-    def _head(self, lane_id: int) -> list[Item]:
-        """The lane's pending deliveries in event order, from the head."""
+        def flush() -> None:
+            nonlocal flushed
+            if done:
+                self._record_delivered(lane.id, done)
+                report.delivered += len(done)
+                done.clear()
+            flushed = time.monotonic()
+
+        try:
+            while not (stop is not None and stop.is_set()):
+                items = self._head(lane.id, skip={item.delivery_id for item, _o, _s in done})
+                if not items:
+                    return report
+                for item in items:
+                    if stop is not None and stop.is_set():
+                        return report
+                    started = time.perf_counter()
+                    try:
+                        outcome = channel.send(lane.target, item)
+                    except Exception as exc:  # a channel's bug must not stop the dispatcher
+                        outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}")
+                    seconds = time.perf_counter() - started
+                    if outcome.delivered:
+                        done.append((item, outcome, seconds))
+                        if len(done) >= FLUSH_EVERY or time.monotonic() - flushed > FLUSH_SECONDS:
+                            flush()
+                        continue
+                    flush()
+                    state = self._record(lane.id, item, outcome, seconds)
+                    if state == DEAD:
+                        report.dead += 1
+                    else:
+                        report.failed += 1
+                    return report  # the lane waits for its retry (or stays paused)
+            return report
+        finally:
+            flush()
+
+    def _record_delivered(self, lane_id: int, done: list[tuple[Item, Outcome, float]]) -> None:
+        """One short write for a batch of successful attempts."""
+        with self.store.write() as (conn, now):
+            conn.execute(
+                _INSERT_ATTEMPT,
+                [
+                    {
+                        "delivery_id": item.delivery_id,
+                        "at": now,
+                        "seconds": round(seconds, 6),
+                        "status": outcome.status,
+                        "error": None,
+                        "node": self.node,
+                    }
+                    for item, outcome, seconds in done
+                ],
+            )
+            conn.execute(
+                _MARK_DELIVERED,
+                [
+                    {"did": item.delivery_id, "now": now, "status": outcome.status}
+                    for item, outcome, _seconds in done
+                ],
+            )
+            conn.execute(
+                sa.update(outbox_lane_t)
+                .where(L.id == lane_id, L.lease_owner == self.node)
+                .values(lease_until=now + self.lease, next_at=None)
+            )
+
+    def _head(self, lane_id: int, skip: set[int] | None = None) -> list[Item]:
+        """The lane's pending deliveries in event order, from the head (leaving out
+        those sent whose success is not written yet)."""
+        query = (
+            sa.select(D.id, D.attempts, *[EV[name] for name in EventRow.__dataclass_fields__])
+            .join_from(outbox_delivery_t, outbox_event_t, EV.id == D.event_id)
+            .where(D.lane_id == lane_id, D.state == PENDING)
+            .order_by(D.event_id)
+            .limit(BATCH + len(skip or ()))
+        )
         with self.store.read() as conn:
-            rows = conn.execute(
-                sa.select(D.id, D.attempts, *[EV[name] for name in EventRow.__dataclass_fields__])
-                .join_from(outbox_delivery_t, outbox_event_t, EV.id == D.event_id)
-                .where(D.lane_id == lane_id, D.state == PENDING)
-                .order_by(D.event_id)
-                .limit(BATCH)
-            ).all()
+            rows = [row for row in conn.execute(query) if row[0] not in (skip or ())]
         from purdah.outbox.events import event_key
 
         assert self._instance is not None

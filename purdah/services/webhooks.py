@@ -365,3 +365,16 @@ def dispatch(
         return Dispatcher(store, [channel]).run_until_idle(deadline=deadline)
     finally:
         channel.close()
+
+
+def paused_faults(store: Store) -> list[tuple[str, str]]:
+    """(name, message) of every live endpoint paused after a dead letter (for doctor)."""
+    return [
+        (
+            "webhook_paused",
+            f"webhook {row.id} ({row.url}) is paused: {row.paused_reason}; {row.pending} "
+            f"deliveries wait: fix the receiver, then 'purdah webhook resume {row.id}'",
+        )
+        for row in list_webhooks(store)
+        if row.paused_at is not None
+    ]

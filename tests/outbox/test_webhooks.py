@@ -315,3 +315,24 @@ def test_remove_cancels_pending_and_redeliver_sends_again_with_the_same_id(store
             redeliver(store, delivery)
         with pytest.raises(NotFound):
             resume_webhook(store, hook.id)
+
+
+def test_a_dead_letter_pauses_the_endpoint_and_doctor_says_so(sqlite_store):
+    from purdah.services.doctor import diagnose
+
+    store = sqlite_store
+    with Loopback(SECRET, then="500") as receiver:
+        hook = switched(store, receiver.url)
+        when = APRIL
+        for _ in range(7):  # the whole schedule, each retry due
+            set_clock(store, when)
+            dispatch(store, environ=ENV)
+            when += timedelta(hours=11)
+        (row,) = list_webhooks(store)
+        assert row.dead == 1 and row.paused_at is not None
+        faults = [f for f in diagnose(store, when).faults if f.name == "webhook_paused"]
+        assert len(faults) == 1
+        assert faults[0].message.startswith(f"webhook {hook.id} ({receiver.url}) is paused: ")
+        assert faults[0].message.endswith(f"'purdah webhook resume {hook.id}'")
+        resume_webhook(set_clock(store, when), hook.id)
+        assert not [f for f in diagnose(store, when).faults if f.name == "webhook_paused"]
