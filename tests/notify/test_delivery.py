@@ -138,6 +138,10 @@ def test_a_refusing_server_is_retried_and_a_final_refusal_dead_letters_until_res
             )
         ).all()
     assert len(paused) == 2 and all("550" in reason for _, reason in paused)
+    from purdah.services.doctor import diagnose
+
+    named = [f.name for f in diagnose(store, LEAD + 3 * LATER).faults]
+    assert named.count("mail_paused") == 2  # said by doctor, not left silent
     smtp.inbox.refuse = None
     assert resume_address(store, "jane@example.org") == 1
     set_clock(store, LEAD + 4 * LATER)
