@@ -104,3 +104,14 @@ class ConcurrentWrite(PurdahError):
     purdah refuses to record what it cannot vouch for, and rolls the write back."""
 
     exit_code = 3
+
+
+class MailSettingsError(InputError):
+    """The e-mail settings in the environment are missing or unusable (the message names
+    the variable and what to set it to); nothing is planned or sent."""
+
+
+class MailFailed(PurdahError):
+    """An e-mail could not be handed to the SMTP server (`purdah mail test`)."""
+
+    exit_code = 1

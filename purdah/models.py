@@ -50,6 +50,7 @@ class Council(SQLModel, table=True):
     scope: str = "council"  # "council" or "ward" (single-ward by-elections)
     gss: str | None = Field(default=None, index=True)  # from the area register, if known
     created_at: datetime = _instant()
+    clerk_email: str | None = None  # the clerk's daily digest of notices (purdah.notify)
 
 
 class CouncilArea(SQLModel, table=True):
@@ -84,6 +85,7 @@ class Councillor(SQLModel, table=True):
     # When a decision input of the row (ward, agreement to post) was last written, or it
     # was added: reconcile reads it to find who changed since its last run.
     changed_at: datetime | None = _instant(default=None, index=True)
+    email: str | None = None  # where e-mail notices go (purdah.notify), if given
 
 
 class Election(SQLModel, table=True):
@@ -268,9 +270,129 @@ class ClerkChange(SQLModel, table=True):
     detail: str
 
 
+class OutboxEvent(SQLModel, table=True):
+    """Something that happened and must reach the world (purdah.outbox): written in the
+    same transaction as the change it describes. `id` is the event sequence. A flag change
+    is copied from its audit row (`audit_id`; not unique: SQLite reuses the id of a deleted
+    last row, and an event outlives its audit row); other kinds
+    keep their details as JSON in `data`. No foreign keys: an event outlives the rows it
+    names (a councillor removed, a council deleted), like the deliveries already sent."""
+
+    __tablename__ = "outbox_event"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # flag.changed, period.added, period.moved, period.cancelled, exemption.*, ...
+    council_id: int | None = Field(default=None, index=True)
+    councillor_id: int | None = None
+    audit_id: int | None = Field(default=None, index=True)  # flag_change.id
+    flag: str | None = None
+    old: bool | None = None
+    new: bool | None = None
+    at: datetime = _instant()  # when the change takes effect
+    recorded_at: datetime = _instant()  # when it was written (the write's instant)
+    reason: str = ""
+    election_ids: str = ""  # space-separated Democracy Club ids
+    council_slug: str | None = None
+    councillor_slug: str | None = None
+    data: str = "{}"  # JSON: the details of kinds other than flag.changed
+
+
+class OutboxLane(SQLModel, table=True):
+    """One ordered queue of deliveries: a webhook endpoint, or one recipient of another
+    channel. Deliveries of a lane are sent one at a time in event order; a dispatcher
+    claims the whole lane (`lease_owner` until `lease_until`), so one node sends it."""
+
+    __tablename__ = "outbox_lane"
+    __table_args__ = (sa.UniqueConstraint("channel", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str  # webhook, email, ...
+    target: str  # the channel's own key (a webhook's id, an e-mail address)
+    lease_owner: str | None = None
+    lease_until: datetime | None = _instant(default=None)
+    next_at: datetime | None = _instant(default=None)  # no try before (the head's back-off)
+    paused_at: datetime | None = _instant(default=None)  # no sending until resumed
+    paused_reason: str | None = None
+    created_at: datetime = _instant()
+
+
+class OutboxDelivery(SQLModel, table=True):
+    """One event to one lane: pending until delivered, or dead after the last retry
+    (or cancelled when its endpoint is removed)."""
+
+    __tablename__ = "outbox_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "lane_id"),
+        sa.Index("ix_outbox_delivery_lane_state", "lane_id", "state", "event_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="outbox_event.id", index=True, ondelete="CASCADE")
+    lane_id: int = Field(foreign_key="outbox_lane.id", ondelete="CASCADE")
+    state: str = "pending"  # pending, delivered, dead, cancelled
+    attempts: int = 0
+    next_at: datetime = _instant()
+    created_at: datetime = _instant()
+    last_attempt_at: datetime | None = _instant(default=None)
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = _instant(default=None)
+
+
+class OutboxAttempt(SQLModel, table=True):
+    """Every try of a delivery: when, how long, the status code or the error, which node."""
+
+    __tablename__ = "outbox_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="outbox_delivery.id", index=True, ondelete="CASCADE")
+    at: datetime = _instant()
+    seconds: float
+    status: int | None = None
+    error: str | None = None
+    node: str
+
+
+class Webhook(SQLModel, table=True):
+    """A receiver of signed events. The secret is never stored: only the name of the
+    environment variable that holds it in the process that sends."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str
+    secret_env: str
+    events: str = "*"  # "*" or ",kind,kind," (commas around each, for a LIKE match)
+    council_id: int | None = Field(
+        default=None, foreign_key="council.id", index=True, ondelete="CASCADE"
+    )
+    lane_id: int = Field(foreign_key="outbox_lane.id", unique=True)
+    created_at: datetime = _instant()
+    removed_at: datetime | None = _instant(default=None)
+
+
 class Meta(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
+
+
+class MailNotice(SQLModel, table=True):
+    """The ledger of e-mail notices (purdah.notify): one row per fact told to one
+    recipient. `key` names the fact (kind, recipient, period, its start or end, or the
+    digest's day), so the planner never plans the same notice twice; `event_id` is the
+    outbox event that carries it (and its delivery state)."""
+
+    __tablename__ = "mail_notice"
+    __table_args__ = (sa.Index("ix_mail_notice_recipient_period", "recipient", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str  # starts, changed, cancelled, ended, digest
+    recipient: str  # councillor:ID or clerk:COUNCIL-ID (the address may change)
+    address: str  # where it was sent
+    council_id: int = Field(foreign_key="council.id", index=True, ondelete="CASCADE")
+    councillor_id: int | None = None  # no foreign key: the ledger outlives the councillor
+    period: str | None = None  # COUNCIL-ID/ELECTION-ID/WARD (stable across a window's id)
+    election_id: str | None = None
+    start: datetime | None = _instant(default=None)
+    end: datetime | None = _instant(default=None)
+    subject: str
+    message_id: str
+    event_id: int | None = None
+    planned_at: datetime = _instant()
 
 
 def _table(model: type[SQLModel]) -> sa.Table:
@@ -294,3 +416,9 @@ feed_t = _table(Feed)
 api_token_t = _table(ApiToken)
 parish_lookup_t = _table(ParishLookup)
 clerk_change_t = _table(ClerkChange)
+mail_notice_t = _table(MailNotice)
+outbox_event_t = _table(OutboxEvent)
+outbox_lane_t = _table(OutboxLane)
+outbox_delivery_t = _table(OutboxDelivery)
+outbox_attempt_t = _table(OutboxAttempt)
+webhook_t = _table(Webhook)

@@ -16,7 +16,9 @@ moment loses nothing: every tick reconciles as of now and catches up what it mis
 - feeds are fetched on their own worker, never under the switching lock, each fetch with
   a total deadline; the store is taken only briefly, to import;
 - a heartbeat in the store's meta table says that this scheduler is alive (`purdah doctor`,
-  /healthz).
+  /healthz);
+- the outbox dispatcher (webhooks) on its own thread, woken by every reconcile that
+  switched something: a slow receiver holds only that thread, never the switching lock.
 
 Nothing here blocks switching: the switching lock is held only by a reconcile and by
 planning, both short.
@@ -47,6 +49,8 @@ from purdah.store import Store
 log = logging.getLogger("purdah.scheduler")
 
 BOUNDARY_JOB = "purdah-next-boundary"
+MAIL_JOB = "purdah-mail-plan"
+MAIL_PLAN_SECONDS = 60.0
 RETRY_JOB = "purdah-retry"
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
 WATCH_SECONDS = 2.0  # how often the change check runs
@@ -165,6 +169,8 @@ class Runner:
         retry_first: timedelta = RETRY_FIRST,
         retry_max: timedelta = RETRY_MAX,
         fetch_timeout: float = DEADLINE_SECONDS,
+        webhooks: bool = True,
+        mail: Any = None,
     ) -> None:
         self.store = store
         self.interval = interval_minutes
@@ -184,6 +190,11 @@ class Runner:
         self._last_replan = 0.0
         self._watch_failing = False
         self._lock = threading.Lock()  # the switching lock: reconcile and planning only
+        self.webhooks = webhooks
+        # E-mail notices (purdah.notify.settings.MailSettings), or None when e-mail is off:
+        # planned every MAIL_PLAN_SECONDS into the outbox, sent by the same dispatcher.
+        self.mail = mail
+        self.outbox: Any = None  # the DispatchThread, while running
 
     def tick(
         self, reason: str = "tick", due: datetime | None = None, full: bool = False
@@ -231,6 +242,8 @@ class Runner:
             if result.full and not result.skipped:
                 _log_sweep(reason, result)
             self._count(result, seconds, now, due)
+            if result.changes and self.outbox is not None:
+                self.outbox.wake()  # the switch's events go out now, on their own thread
             if self.failures:
                 log.info("reconcile works again after %d failed attempts", self.failures)
                 self.failures = 0
@@ -452,6 +465,23 @@ class Runner:
             executors={"default": ThreadPoolExecutor(10), "feeds": ThreadPoolExecutor(1)},
         )
 
+    def plan_mail(self) -> None:
+        """Plan the e-mail notices due now into the outbox (one short write), and wake the
+        dispatcher. A failure is logged; the next run plans what this one did not."""
+        from purdah.notify.service import plan_all
+
+        try:
+            result = plan_all(self.store, self.mail)
+        except Exception as exc:
+            log.warning("e-mail notices not planned (retrying): %s: %s", type(exc).__name__, exc)
+            return
+        if result.recorded:
+            log.info("e-mail notices queued: %d", result.recorded)
+            if self.outbox is not None:
+                self.outbox.wake()
+        if result.deferred:
+            log.warning("e-mail notices: %d left for the next run", result.deferred)
+
     def run_forever(self, extra_jobs: Callable[[Any], None] | None = None) -> None:
         """Run until SIGINT or SIGTERM. The jobs run on a background scheduler; the main
         thread only waits for a stop signal, so a signal at any moment (even before the
@@ -468,11 +498,39 @@ class Runner:
         if extra_jobs:
             extra_jobs(scheduler)
         scheduler.start()
+        channel = None
+        channels: list[Any] = []
+        if self.webhooks:
+            from purdah.outbox.webhooks import WebhookChannel
+
+            channel = WebhookChannel(self.store)
+            channels.append(channel)
+        if self.mail is not None:
+            from purdah.notify.channel import EmailChannel
+
+            channels.append(EmailChannel(self.mail))
+            scheduler.add_job(
+                self.plan_mail,
+                "interval",
+                seconds=MAIL_PLAN_SECONDS,
+                id=MAIL_JOB,
+                next_run_time=_wall(),
+            )
+        if channels:
+            from purdah.outbox.dispatch import DispatchThread
+
+            self.outbox = DispatchThread(self.store, channels, stop=stop)
+            self.outbox.start()
         try:
             if not stop.is_set():
                 self.tick("start-up", full=True)
             stop.wait()
         finally:
             scheduler.shutdown(wait=True)
+            if self.outbox is not None:
+                self.outbox.join(timeout=15)
+                self.outbox = None
+            if channel is not None:
+                channel.close()
             self.watcher.close()
             log.info("stopped")

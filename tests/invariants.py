@@ -6,7 +6,9 @@ any number of processes (the property and concurrency tests and test_flags use i
    and the last ends at the stored flag (so no change was lost, doubled or invented, and
    replaying the history gives the stored flags);
 2. `recorded_at` never goes back, per councillor, in the order written;
-3. the stored flags are the decision at the instant of the last reconcile.
+3. the stored flags are the decision at the instant of the last reconcile;
+4. every audit row has exactly one outbox event (flag.changed) with the same details,
+   in the same order (written in the same transaction: none lost, none invented).
 """
 
 from __future__ import annotations
@@ -73,4 +75,26 @@ def check_invariants(store) -> Audit:
                 f"{row.councillor}: stored {stored}, the decision at the last reconcile "
                 f"({mark.isoformat()}) is {decided}"
             )
+    check_outbox(store, rows)
     return Audit(len(rows), len(people), changed)
+
+
+def check_outbox(store, audit_rows) -> None:
+    from purdah.models import outbox_event_t
+
+    EV = outbox_event_t.c
+    with store.read() as conn:
+        events = conn.execute(
+            sa.select(EV.audit_id, EV.councillor_id, EV.flag, EV.old, EV.new, EV.at, EV.recorded_at)
+            .where(EV.kind == "flag.changed")
+            .order_by(EV.id)
+        ).all()
+    live = {row.id for row in audit_rows}
+    # An event outlives an audit row deleted with its councillor (a council removed).
+    events = [e for e in events if e.audit_id in live]
+    expected = [
+        (r.id, r.councillor_id, r.flag, r.old, r.new, r.at, r.recorded_at) for r in audit_rows
+    ]
+    assert [tuple(e) for e in events] == expected, (
+        f"{len(expected)} audit rows but {len(events)} flag.changed events match them"
+    )

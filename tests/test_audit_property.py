@@ -74,6 +74,9 @@ STEPS = [
 OFFSETS = [timedelta(days=-3), timedelta(hours=-1), timedelta(0), timedelta(seconds=1)]
 SPANS = [timedelta(microseconds=1), timedelta(seconds=1), timedelta(hours=5), timedelta(days=12)]
 TABLES = [
+    "outbox_attempt",
+    "outbox_delivery",
+    "outbox_event",
     "flag_change",
     "exemption",
     "window",

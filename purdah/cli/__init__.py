@@ -112,6 +112,8 @@ _COMMANDS = {
     "export": ("export", "export"),
     "serve": ("export", "serve"),
     "token": ("tokens", "token"),
+    "mail": ("mail", "mail"),
+    "webhook": ("webhooks", "webhook"),
 }
 
 

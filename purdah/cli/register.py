@@ -304,6 +304,12 @@ def council_show(slug: str, db: str | None, as_json: bool) -> None:
 )
 @click.option("--end-policy", type=click.Choice(END_POLICIES), default=None)
 @click.option("--scope", type=click.Choice(COUNCIL_SCOPES), default=None)
+@click.option(
+    "--clerk-email",
+    default=None,
+    metavar="ADDRESS",
+    help="Where the daily digest of e-mail notices goes (purdah mail); '' clears it.",
+)
 @db_option
 def council_edit(
     slug: str,
@@ -314,9 +320,11 @@ def council_edit(
     start_policy: str | None,
     end_policy: str | None,
     scope: str | None,
+    clerk_email: str | None,
     db: str | None,
 ) -> None:
-    """Mend council SLUG: its name, slug, areas or policies. Windows follow at once."""
+    """Mend council SLUG: its name, slug, areas, policies or the clerk's e-mail address.
+    Windows follow at once."""
     from purdah.services.areas import edit_council
 
     view = edit_council(
@@ -329,7 +337,10 @@ def council_edit(
         start_policy=start_policy,
         end_policy=end_policy,
         scope=scope,
+        clerk_email=clerk_email,
     )
+    if clerk_email is not None:
+        click.echo(f"clerk's e-mail address: {clerk_email.strip() or '(none)'}")
     within = ", ".join(m.slug for m in view.chain if m.kind != "nation")
     click.echo(f"council {view.slug}: {view.name} ({view.kind}, {view.nation}), within {within}")
 
@@ -454,9 +465,18 @@ def councillor() -> None:
     default="member",
     show_default=True,
 )
+@click.option(
+    "--email", default=None, metavar="ADDRESS", help="Where e-mail notices go (purdah mail)."
+)
 @db_option
 def councillor_add(
-    ref: str, name: str, ward: str | None, may_post: bool, role: str, db: str | None
+    ref: str,
+    name: str,
+    ward: str | None,
+    may_post: bool,
+    role: str,
+    email: str | None,
+    db: str | None,
 ) -> None:
     """Add a councillor, written COUNCIL/SLUG (e.g. selston/jane-doe)."""
     from purdah.services.register import add_councillor
@@ -468,6 +488,7 @@ def councillor_add(
         ward=ward,
         agreed_may_post=may_post,
         role=role,
+        email=email,
     )
     click.echo(f"added councillor {row.ref}: {row.name}")
 
@@ -527,6 +548,12 @@ def councillor_list(council_slug: str | None, db: str | None, as_json: bool) -> 
     default=None,
     help="Whether the council agreed they may post on its accounts.",
 )
+@click.option(
+    "--email",
+    default=None,
+    metavar="ADDRESS",
+    help="Where e-mail notices go (purdah mail); an empty value clears it.",
+)
 @by_option
 @db_option
 @json_option
@@ -536,12 +563,13 @@ def councillor_edit(
     ward: str | None,
     role: str | None,
     agreed: bool | None,
+    email: str | None,
     actor: str,
     db: str | None,
     as_json: bool,
 ) -> None:
-    """Correct a councillor's name, ward, role or may-post agreement (audited; flags
-    recomputed at once)."""
+    """Correct a councillor's name, ward, role, e-mail address or may-post agreement
+    (audited; flags recomputed at once)."""
     from purdah.services.councillors import edit_councillor
 
     result = edit_councillor(
@@ -551,6 +579,7 @@ def councillor_edit(
         ward=ward,
         role=role,
         agreed_may_post=agreed,
+        email=email,
         actor=actor,
     )
     _echo_change(result, as_json, "edited")

@@ -67,21 +67,48 @@ def setup_logging(log_format: str) -> None:
     show_default=True,
     help="json: one JSON object per line (time, level, logger, message), for log collectors.",
 )
+@click.option(
+    "--webhooks/--no-webhooks",
+    default=True,
+    show_default=True,
+    help="Send webhook deliveries on a thread of this process (--no-webhooks: leave them to "
+    "another node or to 'purdah webhook dispatch').",
+)
 @db_option
 def run(
-    interval: int, with_http: bool, host: str, port: int, log_format: str, db: str | None
+    interval: int,
+    with_http: bool,
+    host: str,
+    port: int,
+    log_format: str,
+    webhooks: bool,
+    db: str | None,
 ) -> None:
     """Run the scheduler in the foreground: reconcile at start-up, at every window boundary,
     just after midnight UK time and every --interval minutes; notice windows and exemptions
     that other processes add within seconds; refresh due feeds on their own worker (30 s
-    total limit per fetch); keep a heartbeat for `purdah doctor`. Stop with Ctrl-C or
-    SIGTERM."""
+    total limit per fetch); send webhook deliveries on their own thread; keep a heartbeat
+    for `purdah doctor`. With PURDAH_SMTP_HOST set, e-mail notices to councillors and the
+    clerk's digest are planned every minute and sent by the same dispatcher thread (see
+    `purdah mail --help`). Stop with Ctrl-C or SIGTERM."""
     from purdah.cli.options import open_db
+    from purdah.notify.settings import HOST, load_settings, mail_enabled
     from purdah.scheduler import Runner
 
     setup_logging(log_format)
     store = open_db(db)
-    runner = Runner(store, interval_minutes=interval)
+    mail = load_settings() if mail_enabled() else None  # bad settings: an error, at once
+    if mail is None:
+        logging.getLogger("purdah.mail").info("e-mail notices off: %s is not set", HOST)
+    else:
+        logging.getLogger("purdah.mail").info(
+            "e-mail notices on: %s:%d (%s), %d days' lead",
+            mail.host,
+            mail.port,
+            mail.security,
+            mail.lead_days,
+        )
+    runner = Runner(store, interval_minutes=interval, webhooks=webhooks, mail=mail)
     if not with_http:
         runner.run_forever()
         return

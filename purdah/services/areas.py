@@ -399,9 +399,12 @@ def edit_council(
     start_policy: str | None = None,
     end_policy: str | None = None,
     scope: str | None = None,
+    clerk_email: str | None = None,
 ) -> CouncilView:
     """Mend a council: rename it, change its slug, policies or scope, add or drop areas
-    it lies within (each added area checked). Windows and flags follow at once."""
+    it lies within (each added area checked), set the clerk's e-mail address for the
+    daily digest ("" clears it). Windows and flags follow at once."""
+    from purdah.notify.addresses import check_address
     from purdah.services.reconcile import reconcile_in
     from purdah.services.register import parse_start_policy
     from purdah.services.windows import Scope, recompute_windows
@@ -412,8 +415,13 @@ def edit_council(
         raise InputError(not_one_of("end policy", end_policy, END_POLICIES))
     if scope is not None and scope not in COUNCIL_SCOPES:
         raise InputError(not_one_of("scope", scope, COUNCIL_SCOPES))
+    clerk: str | None = None
+    if clerk_email is not None and clerk_email.strip():
+        clerk = check_address(clerk_email, "--clerk-email")
     with store.write() as (conn, now):
         cid = council_id(conn, slug)
+        if clerk_email is not None:
+            conn.execute(sa.update(council_t).where(C.id == cid).values(clerk_email=clerk))
         values: dict[str, str] = {}
         if name:
             values["name"] = name

@@ -51,9 +51,13 @@ def edit_councillor(
     ward: str | None = None,
     role: str | None = None,
     agreed_may_post: bool | None = None,
+    email: str | None = None,
     actor: str,
 ) -> CouncillorChange:
-    """Change what is given; an empty ward ("") clears it. Nothing given is an error."""
+    """Change what is given; an empty ward or e-mail address ("") clears it. Nothing
+    given is an error."""
+    from purdah.notify.addresses import check_address
+
     if role is not None and role not in ROLES:
         raise InputError(f"role {role!r} is not one of: {', '.join(ROLES)}")
     wanted: dict[str, Any] = {
@@ -61,11 +65,19 @@ def edit_councillor(
         "ward": (ward or None) if ward is not None else None,
         "role": role,
         "agreed_may_post": agreed_may_post,
+        "email": (check_address(email, "--email") if email.strip() else None)
+        if email is not None
+        else None,
     }
-    given = {k: v for k, v in wanted.items() if v is not None or (k == "ward" and ward == "")}
+    clearable = {"ward": ward, "email": email}
+    given = {
+        k: v
+        for k, v in wanted.items()
+        if v is not None or (k in clearable and clearable[k] is not None)
+    }
     if not given:
         raise InputError(
-            "nothing to change: give --name, --ward, --role, or --may-post/--no-may-post"
+            "nothing to change: give --name, --ward, --role, --email, or --may-post/--no-may-post"
         )
     with store.write() as (conn, now):
         row = _current(conn, ref)

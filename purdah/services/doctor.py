@@ -11,7 +11,9 @@ A fault is something that makes the stored flags untrustworthy now or soon:
   or its reconciles are failing (it retries them);
 - `feed_failing`, `feed_stale`: a feed's last refresh failed, or it has had no good
   refresh for two of its intervals;
-- `flags_differ`: councillors whose stored flags differ from the decision now.
+- `flags_differ`: councillors whose stored flags differ from the decision now;
+- `webhook_paused`: a webhook endpoint paused after a dead letter (its events wait);
+- `mail_paused`: an e-mail address whose notices are paused after a dead one.
 """
 
 from __future__ import annotations
@@ -233,6 +235,19 @@ def _diagnose(store: Store, now: datetime) -> Diagnosis:
                 )
             )
 
+    from purdah.services.webhooks import paused_faults
+
+    faults.extend(Fault(name, text) for name, text in paused_faults(store))
+    from purdah.notify.service import lanes_paused
+
+    faults.extend(
+        Fault(
+            "mail_paused",
+            f"e-mail notices to {address} are paused: {reason}; fix the address or the "
+            f"server, then 'purdah mail resume {address}'",
+        )
+        for address, reason in lanes_paused(store)
+    )
     councillors, differ = flags_differing(store, now)
     if differ:
         shown = ", ".join(differ[:EXAMPLES]) + (" ..." if len(differ) > EXAMPLES else "")

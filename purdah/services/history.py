@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from purdah.decide import Action
 from purdah.errors import InputError, NotFound
 from purdah.models import council_t, councillor_t, exemption_t, flag_change_t
+from purdah.outbox import events as outbox
 from purdah.refs import split_ref
 from purdah.services.listing import HistoryRow as HistoryRow  # its home is listing
 from purdah.services.listing import history as history
@@ -71,5 +72,6 @@ def exempt(
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        outbox.record_exemption(conn, now, int(new_id))
         result = reconcile_in(conn, now)
     return ExemptionResult(int(new_id), ref, action, start, end, result)

@@ -58,6 +58,7 @@ from purdah.models import (
     removed_window_t,
     window_t,
 )
+from purdah.outbox import events as outbox
 from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, as_instant, db_instant
 
 log = logging.getLogger("purdah.reconcile")
@@ -829,6 +830,7 @@ def _insert_audit(conn: Connection, now: datetime, actor: str) -> tuple[int, int
             f"the audit gained {count} rows for the {inserted} this write inserted: "
             "another writer wrote under the lock; nothing recorded; retry"
         )
+    outbox.record_flag_changes(conn, int(before or 0), now)  # same transaction as the switch
     return int(first), int(last)
 
 

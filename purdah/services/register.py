@@ -247,13 +247,23 @@ def add_councillor(
     ward: str | None = None,
     agreed_may_post: bool = False,
     role: str = "member",
+    email: str | None = None,
 ) -> CouncillorRow:
+    from purdah.notify.addresses import check_address
+
     council, slug = split_ref(ref)
     slug = normalise_area(slug, "councillor slug")
     _check_role(role)
+    address = check_address(email, "--email") if email else None
     with store.write() as (conn, now):
         cid = council_id(conn, council)
         _insert_councillors(conn, cid, [(slug, name, ward, role, agreed_may_post)], now)
+        if address is not None:
+            conn.execute(
+                sa.update(councillor_t)
+                .where(P.council_id == cid, P.slug == slug)
+                .values(email=address)
+            )
         reconcile_in(conn, now)
     return CouncillorRow(council, slug, name, ward, role, agreed_may_post, agreed_may_post, True)
 

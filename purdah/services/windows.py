@@ -34,6 +34,7 @@ from purdah.models import (
     removed_window_t,
     window_t,
 )
+from purdah.outbox import events as outbox
 from purdah.polls import check_poll_can_exist
 from purdah.queries import span_of as span_of  # re-exported: its old home
 from purdah.queries import spans_query as spans_query  # re-exported: its old home
@@ -434,6 +435,7 @@ def recompute_windows(
                 .where(meta_t.c.key == RULES_FINGERPRINT_KEY)
                 .values(value=fingerprint)
             )
+    outbox.record_window_changes(conn, now, existing, new, changed, gone)  # same transaction
     full = (why or "asked for") if scope is None else None
     changes = WindowChanges(len(new), len(changed), len(gone), full)
     if full:

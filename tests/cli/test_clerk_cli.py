@@ -77,7 +77,8 @@ def test_councillor_edit_is_audited_and_switches_the_flag(db):
     nothing = run("councillor", "edit", "nottinghamshire/sam-roe")
     assert nothing.exit_code == 2
     assert nothing.stderr == (
-        "Error: nothing to change: give --name, --ward, --role, or --may-post/--no-may-post\n"
+        "Error: nothing to change: give --name, --ward, --role, --email, or "
+        "--may-post/--no-may-post\n"
     )
 
 
