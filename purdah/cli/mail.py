@@ -93,7 +93,7 @@ def mail_send(
     """Plan the notices due now into the outbox and send every e-mail that is due (for
     cron; `purdah run` does the same every minute)."""
     from purdah.errors import InputError
-    from purdah.notify.plan import plan_notices
+    from purdah.notify.queue import plan_notices
     from purdah.notify.service import describe_plan, dispatch_mail, plan_all, plan_config
     from purdah.notify.settings import load_settings
 

@@ -60,7 +60,6 @@ from purdah.notify.compose import (
     councillor_notice,
 )
 from purdah.services.export import feed_path, subscription_links
-from purdah.store import Store
 
 C = council_t.c
 P = councillor_t.c
@@ -491,35 +490,3 @@ def ledger_row(notice: Notice, now: datetime, event_id: int | None) -> dict[str,
         "event_id": event_id,
         "planned_at": now,
     }
-
-
-# At most this many notices are recorded by one write (a mass election can make 100,000
-# due at once): the write lock is held briefly, and the rest follow at the next run.
-PLAN_LIMIT = 2000
-
-
-def plan_notices(
-    store: Store,
-    config: PlanConfig,
-    *,
-    dry_run: bool = False,
-    at: datetime | None = None,
-    limit: int = PLAN_LIMIT,
-) -> PlanResult:
-    """Plan what is due and (unless a dry run) record it in the ledger and the outbox, in
-    one write transaction at the store's instant: at most `limit` notices, the rest
-    counted in `deferred` (planned again, and recorded, by the next run). A dry run reads
-    at `at` (or the clock) and writes nothing."""
-    from purdah.notify.queue import enqueue
-
-    if dry_run:
-        with store.read() as conn:
-            result = plan(conn, at or store.clock(), config)
-            result.notices = new_notices(conn, result.notices)
-        result.dry_run = True
-        return result
-    with store.write() as (conn, now):
-        result = plan(conn, now, config, limit)
-        result.notices = new_notices(conn, result.notices)
-        result.recorded = enqueue(conn, now, result.notices)
-    return result

@@ -23,8 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from purdah.models import mail_notice_t, outbox_delivery_t, outbox_event_t, outbox_lane_t
-from purdah.notify.plan import Notice, ledger_row
+from purdah.notify.plan import Notice, PlanConfig, PlanResult, ledger_row, new_notices, plan
 from purdah.outbox.events import PENDING, last_event_id
+from purdah.store import Store
 
 CHANNEL = "email"
 KIND_PREFIX = "notice."
@@ -122,3 +123,34 @@ def enqueue(conn: Connection, now: datetime, notices: Sequence[Notice]) -> int:
         [ledger_row(n, now, event_id) for event_id, n in zip(ids, notices, strict=True)],
     )
     return len(notices)
+
+
+# At most this many notices are recorded by one write (a mass election can make 100,000
+# due at once): the write lock is held briefly, and the rest follow at the next run.
+PLAN_LIMIT = 2000
+
+
+def plan_notices(
+    store: Store,
+    config: PlanConfig,
+    *,
+    dry_run: bool = False,
+    at: datetime | None = None,
+    limit: int = PLAN_LIMIT,
+) -> PlanResult:
+    """Plan what is due and (unless a dry run) record it in the ledger and the outbox, in
+    one write transaction at the store's instant: at most `limit` notices, the rest
+    counted in `deferred` (planned again, and recorded, by the next run). A dry run reads
+    at `at` (or the clock) and writes nothing."""
+    if dry_run:
+        with store.read() as conn:
+            result = plan(conn, at or store.clock(), config)
+            result.notices = new_notices(conn, result.notices)
+        result.dry_run = True
+        return result
+
+    with store.write() as (conn, now):
+        result = plan(conn, now, config, limit)
+        result.notices = new_notices(conn, result.notices)
+        result.recorded = enqueue(conn, now, result.notices)
+    return result

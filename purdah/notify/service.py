@@ -20,7 +20,8 @@ from purdah.models import (
 )
 from purdah.notify.addresses import check_address
 from purdah.notify.channel import CHANNEL, EmailChannel
-from purdah.notify.plan import PlanConfig, PlanResult, message_id, plan_notices
+from purdah.notify.plan import PlanConfig, PlanResult, message_id
+from purdah.notify.queue import plan_notices
 from purdah.notify.settings import MailSettings
 from purdah.notify.smtp import build_message, send
 from purdah.outbox.dispatch import Dispatcher, DispatchReport

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from purdah.clock import LONDON
 from purdah.errors import InputError
 from purdah.models import councillor_t, mail_notice_t
-from purdah.notify.plan import lead_start, plan_notices
+from purdah.notify.plan import lead_start
+from purdah.notify.queue import plan_notices
 from purdah.services.councillors import edit_councillor
 from purdah.services.elections import cancel_election, move_election
 from tests.notify.helpers import CONFIG, ELECTION, register_with_addresses
