@@ -400,6 +400,7 @@ def _inputs(conn: Connection, scope: Scope, since: datetime, now: datetime) -> I
         exemption_t, councillor_t, X.councillor_id == P.id
     )
     grants_q = grants_q.where(X.end > since, X.start <= now, P.left_at.is_(None))
+    grants_q = grants_q.order_by(X.id)  # the cause: the first recorded of those in force
     grants: _Grants = defaultdict(list)
     known_grants: _Grants = defaultdict(list)
     for row in conn.execute(grants_q):
@@ -418,6 +419,10 @@ _SPANS = (
     'w.run_up_note, e.notice, w.changed_at FROM "window" w JOIN election e '
     'ON e.id = w.election_pk WHERE w."end" > :since AND w.start <= :now'
 )
+# A cause lists the windows in force in the order read: by start, then election (as
+# status lists them), never the store's row order (PostgreSQL's moves with updates, and
+# with the plan), or the same decision reads differently from one reconcile to another.
+_SPANS_ORDER = " ORDER BY w.start, e.election_id, w.id"
 
 
 def _spans(
@@ -429,6 +434,7 @@ def _spans(
     sql = _SPANS
     if len(councils) <= _FEW:
         sql += f" AND w.council_id IN ({', '.join(map(str, sorted(councils))) or 'NULL'})"
+    sql += _SPANS_ORDER
     cursor = conn.exec_driver_sql(
         _driver(conn, sql), {"since": convert(since), "now": convert(now)}
     ).cursor

@@ -12,15 +12,15 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from purdah.errors import PurdahError
-from purdah.models import council_t, councillor_t, flag_change_t
+from purdah.models import council_t, councillor_t, election_t, flag_change_t, window_t
 from purdah.services import reconcile as reconcile_module
 from purdah.services.councillors import edit_councillor, remove_councillor
 from purdah.services.elections import add_election
@@ -144,7 +144,24 @@ def test_incremental_reconcile_leaves_what_a_full_sweep_leaves(store, tmp_path):
         phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking takes minutes
     )
     @given(steps)
+    # Two windows in force at once: the cause listed them in the order the store read them,
+    # which on PostgreSQL differed between the two plays (the notice updates a window row).
+    @example(
+        [
+            (
+                timedelta(hours=1),
+                (
+                    "import",
+                    {date(2026, 7, 2), date(2026, 6, 11), date(2026, 4, 23), date(2026, 5, 14)},
+                ),
+            ),
+            (timedelta(0), ("add", "local.selston.2026-05-07")),
+            (timedelta(days=9), ("notice", 9, 32)),
+            (timedelta(days=25), ("import", {date(2026, 4, 23)})),
+        ]
+    )
     def run(sequence) -> None:
+        note(f"sequence = {sequence!r}")  # what to paste into an @example to reproduce
         incremental = _play(store, tmp_path, sequence, full=False)
         # What is due now (boundaries since the last step's reconcile) is the incremental
         # path's to switch; then a full sweep must find nothing left to fix.
@@ -155,8 +172,9 @@ def test_incremental_reconcile_leaves_what_a_full_sweep_leaves(store, tmp_path):
         assert sweep.full and sweep.fixed == 0 and not sweep.changes, sweep
         swept = _play(store, tmp_path, sequence, full=True)
         for n, (got, want) in enumerate(zip(incremental, swept, strict=True)):
-            assert got[0] == want[0], f"flags differ after step {n} {sequence[n]}"
-            assert got[1] == want[1], f"audit differs after step {n} {sequence[n]}"
+            where = f"after step {n} {sequence[n]} of {sequence!r}"
+            assert got[0] == want[0], f"flags differ {where}"
+            assert got[1] == want[1], f"audit differs {where}"
         tried["sequences"] += 1
         tried["steps"] += len(sequence)
         tried["audit rows"] += sum(incremental[-1][1].values())
@@ -251,3 +269,42 @@ def test_a_flag_changed_under_a_councillor_decided_one_by_one_is_refused(store):
     with store.read() as conn:
         after = conn.execute(sa.select(sa.func.count()).select_from(flag_change_t)).scalar()
     assert after - top == len(result.changes)
+
+
+def test_a_cause_lists_the_windows_in_force_by_start_whatever_the_row_order(store, tmp_path):
+    """Two windows in force at once: the cause names them by start (then election), not
+    in the order the store returns the rows (on PostgreSQL that moves when a row is
+    updated, so the incremental and the full reconcile wrote the same switch with the
+    two names swapped)."""
+    from purdah.decide import Action
+    from purdah.services.history import exempt
+
+    nottinghamshire(store, parish_scope="ward")
+    store.clock = Clock(BASE)
+    add_election(store, "local.selston.2026-05-07", nation="ENG")  # the later start, first
+    _apply(store, tmp_path, ("import", {date(2026, 4, 23)}))
+    store.clock = clock = Clock(BASE + timedelta(days=40))  # both in force
+    exempt(
+        store,
+        "selston/mayor",
+        action=Action.PROMOTE,
+        start=clock.now,
+        end=clock.now + timedelta(hours=1),
+        reason="civic",
+        granted_by="Clerk",
+    )
+    clock.now += timedelta(hours=2)  # the exemption ended: the mayor may not promote again
+    changes = reconcile(store).changes
+    with store.read() as conn:
+        starts = dict(
+            conn.execute(
+                sa.select(election_t.c.election_id, window_t.c.start).join_from(
+                    window_t, election_t, window_t.c.election_pk == election_t.c.id
+                )
+            ).all()
+        )
+    names = sorted(starts, key=lambda e: (starts[e], e))
+    assert len(names) == 2 and starts[names[0]] < starts[names[1]]
+    assert [(c.flag, c.new, c.cause) for c in changes] == [
+        ("may_promote", False, "pre-election window: " + ", ".join(names))
+    ]
