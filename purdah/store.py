@@ -124,8 +124,10 @@ class Store:
     def dialect(self) -> str:
         return "sqlite" if self.url.startswith("sqlite") else self.engine.dialect.name
 
-    @property
+    @cached_property
     def sqlite_path(self) -> str | None:
+        """The SQLite file (None: another database, or an in-memory one). Read on every
+        request of the HTTP service, so worked out once."""
         if not self.url.startswith("sqlite"):
             return None
         path = self.url.split("///", 1)[-1]
@@ -204,25 +206,25 @@ class Store:
         see every change on their next read: SQLite's `PRAGMA data_version` on this
         thread's read-only connection (which never writes itself, so every commit is
         another's), paired with that connection's serial number (two connections' values
-        are not comparable). A few microseconds. None on PostgreSQL, which has no such
-        cheap signal: do not cache there."""
-        if self.sqlite_path is None:
-            return None
-        conn = self._sqlite()
-        return self._local.serial, conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def snapshot_cache(self) -> dict[Any, Any] | None:
-        """A dict for this thread that holds only while nothing in the store changes: on
-        SQLite it is emptied whenever another connection has committed since the last call
-        (`PRAGMA data_version`, one cheap statement), so what a reader keeps in it is what
-        the store says now. None where no such signal exists (PostgreSQL)."""
+        are not comparable). One statement on a kept cursor: a few microseconds. None on
+        PostgreSQL, which has no such cheap signal: do not cache there."""
         local = self._local
         cursor: sqlite3.Cursor | None = getattr(local, "version_cursor", None)
         if cursor is None:
             if self.sqlite_path is None:
                 return None
             cursor = local.version_cursor = self._sqlite().cursor()
-        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+        return local.serial, cursor.execute("PRAGMA data_version").fetchone()[0]
+
+    def snapshot_cache(self) -> dict[Any, Any] | None:
+        """A dict for this thread that holds only while nothing in the store changes: it is
+        emptied whenever `data_version` has moved since the last call, so what a reader
+        keeps in it is what the store says now. None where no such signal exists
+        (PostgreSQL)."""
+        version = self.data_version()
+        if version is None:
+            return None
+        local = self._local
         cache: dict[Any, Any] | None = getattr(local, "cache", None)
         if cache is None or local.cache_version != version:
             # Read the version before anything is cached under it: a commit after it makes

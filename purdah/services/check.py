@@ -89,6 +89,10 @@ class CheckAnswer:
     # window that changes it, for the sentence.
     next_change: datetime | None = None
     sentence: str = ""
+    # Kept with the verdict this answer was made from, and shared by every answer from it
+    # (the same councillor, action and interval while the store is unchanged): a front
+    # end keeps here what it derives from the answer but for `at` (its encoded JSON).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def allowed(self) -> bool:
@@ -132,8 +136,8 @@ def check(
     key = bisect_right(subject.cuts, instant) * 2 + (action is Action.POST)
     verdict = subject.verdicts.get(key)
     if verdict is None:
-        verdict = subject.verdicts[key] = _verdict(subject, action, instant)
-    decision, change, sentence_text, warnings = verdict
+        verdict = subject.verdicts[key] = (*_verdict(subject, action, instant), {})
+    decision, change, sentence_text, warnings, memo = verdict
     return CheckAnswer(
         subject.ref,
         subject.name,
@@ -146,6 +150,7 @@ def check(
         subject.agreed,
         change,
         sentence_text,
+        memo,
     )
 
 
@@ -173,10 +178,11 @@ class _Subject:
     cuts: list[datetime] = field(default_factory=list)
     # The verdicts worked out so far, by interval (the index of its end in `cuts`) and
     # action (see `check`).
-    verdicts: dict[int, _Verdict] = field(default_factory=dict)
+    verdicts: dict[int, _Kept] = field(default_factory=dict)
 
 
 _Verdict = tuple[Decision, datetime | None, str, tuple[RunUpWarning, ...]]
+_Kept = tuple[Decision, datetime | None, str, tuple[RunUpWarning, ...], dict[Any, Any]]  # + memo
 
 
 def _read(store: Store, ref: str, at: datetime) -> _Subject:

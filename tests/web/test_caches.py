@@ -124,3 +124,89 @@ def test_a_feed_changes_when_a_cancelled_event_expires(register, served, clock):
     assert later.headers["etag"] != shown.headers["etag"]
     clock["at"] = NOW  # and back: what was made later is not used for an earlier instant
     assert served.get("/calendars/selston.ics").content == shown.content
+
+
+CHECKED = ["selston/jane-doe", "selston/sam-roe", "selston/mayor", "gedling/ann-other"]
+# Before, inside and after the windows of both polls, and a repeat within one interval.
+INSTANTS = [
+    "2027-01-04T09:00",
+    "2027-03-30T12:00",
+    "2027-04-20T12:00",
+    "2027-04-21T08:00",
+    "2027-05-06T23:59:59",
+    "2028-03-27T00:00",
+    "2028-04-20",
+    "2029-01-01T00:00%2B00:00",  # +00:00, escaped
+]
+
+
+def _expected(register, ref, action, at, now):
+    from purdah.clock import parse_when
+    from purdah.decide import Action
+    from purdah.serialize import check_json
+    from purdah.services.check import check
+    from purdah.web.app import _json_bytes
+
+    instant = parse_when(at.replace("%2B", "+"), "at") if at else now
+    return _json_bytes(check_json(check(register, ref, Action(action), instant, now)))
+
+
+def test_the_check_answers_kept_are_byte_for_byte_the_json_of_check(
+    register, tokens, served, clock
+):
+    """The route keeps each verdict's JSON (all but `at`) and encodes only `at` afresh:
+    every answer is exactly what encoding check_json gives, across instants, actions,
+    the clock moving past `at` (the stored flag stops being comparable) and a change."""
+    from purdah.decide import Action
+    from purdah.services.history import exempt
+
+    auth = bearer(tokens["check"])
+
+    def round_of_checks() -> None:
+        for ref in CHECKED:
+            for action in ("promote", "post"):
+                for at in [*INSTANTS, None]:
+                    query = f"councillor={ref}&action={action}" + (f"&at={at}" if at else "")
+                    for _ in range(2):  # the second from what was kept
+                        got = served.get(f"/api/check?{query}", auth)
+                        assert got.status_code == 200, got.text
+                        assert got.headers["content-type"] == "application/json"
+                        want = _expected(register, ref, action, at, clock["at"])
+                        assert got.content == want, (query, got.content, want)
+
+    round_of_checks()
+    clock["at"] = datetime(2027, 4, 21, 9, tzinfo=NOW.tzinfo)  # now past some `at`s
+    round_of_checks()
+    exempt(
+        set_clock(register, clock["at"]),
+        "selston/sam-roe",
+        action=Action.PROMOTE,
+        start=datetime(2027, 4, 21, tzinfo=NOW.tzinfo),
+        end=datetime(2027, 5, 8, tzinfo=NOW.tzinfo),
+        reason="the annual meeting",
+        granted_by="clerk",
+    )
+    assert (
+        b'"exemption":null'
+        not in served.get("/api/check?councillor=selston/sam-roe&at=2027-04-22T12:00", auth).content
+    )
+    round_of_checks()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"councillor=selston/jane-doe&at=2027-04-20T12:00",
+        b"councillor=selston%2Fjane-doe&at=2027-04-20T12%3A00%2B01%3A00",
+        b"at=2027-04-20+12:00&&councillor=a/b&councillor=c/d",
+        b"action&action=&x=%ZZ&%C3%A9=caf%C3%A9&bad=%ff",
+        b"=v&k==v&a%26b=c%3Dd",
+    ],
+)
+def test_the_fast_query_reader_reads_as_starlette(raw):
+    from starlette.datastructures import QueryParams
+
+    from purdah.web.app import query_items
+
+    assert query_items(raw) == dict(QueryParams(raw))
