@@ -32,7 +32,7 @@ from common import Row, emit, peak_mb
 from national import MASS_BOUNDARY, SETUP, at, build
 
 from purdah.models import councillor_t
-from purdah.notify.plan import plan_notices
+from purdah.notify.queue import plan_notices
 from purdah.notify.service import dispatch_mail, plan_all, plan_config
 from purdah.notify.settings import load_settings
 from purdah.services.reconcile import reconcile

@@ -98,11 +98,22 @@ def idle_floor(store: Any, since: Any, now: Any) -> float:
 
 
 def _mass_floor_sql(pg: bool) -> tuple[str, str]:
-    agg = "string_agg(e.election_id, ', ')" if pg else "group_concat(e.election_id, ', ')"
-    live = (
-        f'SELECT w.council_id, {agg} AS ids FROM "window" w JOIN election e '
-        'ON e.id = w.election_pk WHERE w.start <= ? AND w."end" > ? GROUP BY w.council_id'
-    )
+    # The windows in force named in the order reconcile names them (start, election,
+    # row): PostgreSQL's aggregate takes an ORDER BY; SQLite's group_concat follows the
+    # order of the rows it is given.
+    if pg:
+        live = (
+            "SELECT w.council_id, string_agg(e.election_id, ', ' ORDER BY w.start, "
+            'e.election_id, w.id) AS ids FROM "window" w JOIN election e '
+            'ON e.id = w.election_pk WHERE w.start <= ? AND w."end" > ? GROUP BY w.council_id'
+        )
+    else:
+        live = (
+            "SELECT council_id, group_concat(election_id, ', ') AS ids FROM (SELECT "
+            'w.council_id, e.election_id FROM "window" w JOIN election e '
+            'ON e.id = w.election_pk WHERE w.start <= ? AND w."end" > ? '
+            "ORDER BY w.council_id, w.start, e.election_id, w.id) GROUP BY council_id"
+        )
     free = "d.ids IS NULL"
     post = f"(p.agreed_may_post AND {free})"
     why = (
