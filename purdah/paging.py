@@ -15,6 +15,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from purdah.errors import InputError
@@ -85,6 +86,53 @@ def same_or_cursor(name: str, given: str | None, in_cursor: str | None) -> str |
             "or start again without the cursor"
         )
     return in_cursor
+
+
+@dataclass(frozen=True)
+class Names:
+    """How a front end names the options `resume` may refuse (CLI: --at, --council and
+    --after; HTTP: the query parameters)."""
+
+    at: str = "--at"
+    council: str = "--council"
+    cursor: str = "--after"
+
+
+CLI = Names()
+HTTP = Names("at", "council", "the cursor")
+
+
+@dataclass(frozen=True)
+class Resumed:
+    at: datetime | None  # the instant the cursor's list is answered at (None: it names none)
+    council: str | None
+    after: tuple[Any, ...]
+
+
+def resume(
+    text: str,
+    kind: str,
+    arity: int,
+    *,
+    at: str | None,
+    council: str | None,
+    names: Names = CLI,
+) -> Resumed:
+    """Where the cursor `text` of the list `kind` continues: its instant, its council and
+    the key of its last row, refusing an `at` or `council` given beside it that differs
+    from the cursor's (the next page is of the same list)."""
+    from purdah.clock import parse_when
+
+    found = decode(text, kind, arity)
+    instant = None
+    if found.at is not None:
+        instant = parse_when(found.at, "cursor")
+        if at and parse_when(at, names.at) != instant:
+            raise InputError(
+                f"the cursor continues the list as of {found.at}, not {names.at} {at}: drop "
+                f"{names.at} or start again without {names.cursor}"
+            )
+    return Resumed(instant, same_or_cursor(names.council, council, found.council), found.after)
 
 
 def page(

@@ -15,7 +15,6 @@ from purdah.cli.options import (
     open_db,
     page_options,
     resolve_at,
-    resume_at,
 )
 from purdah.cli.render import (
     columns,
@@ -138,7 +137,7 @@ def status(
     In register order (council, then councillor), streamed. Every councillor unless
     --limit is given; a page ends with the cursor that --after continues from (at the
     same WHEN). --json: {"at", "councillors": [...], "next"}."""
-    from purdah.paging import check_limit, decode, same_or_cursor
+    from purdah.paging import check_limit, resume
     from purdah.serialize import iso_instant, status_lines
     from purdah.services.status import KIND, status_page
 
@@ -147,9 +146,8 @@ def status(
     after = None
     when = resolve_at(at) if at else now
     if cursor is not None:
-        found = decode(cursor, KIND, 2)
-        when = resume_at(at, found.at) or when
-        council_slug = same_or_cursor("--council", council_slug, found.council)
+        found = resume(cursor, KIND, 2, at=at, council=council_slug)
+        when, council_slug = found.at or when, found.council
         after = (str(found.after[0]), str(found.after[1]))
     page = status_page(open_db(db), when, council_slug, now, limit=limit, after=after)
     if as_json:

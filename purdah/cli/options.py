@@ -153,19 +153,3 @@ def page_options(func: F) -> F:
         metavar="N",
         help="At most N rows; the output then ends with the cursor of the next page.",
     )(func)
-
-
-def resume_at(at: str | None, cursor_at: str | None) -> datetime | None:
-    """The instant a cursor's list is answered at, refusing a different --at with it."""
-    from purdah.clock import parse_when
-    from purdah.errors import InputError
-
-    if cursor_at is None:
-        return None
-    instant = parse_when(cursor_at, "cursor")
-    if at and parse_when(at, "--at") != instant:
-        raise InputError(
-            f"the cursor continues the list as of {cursor_at}, not --at {at}: drop --at "
-            "or start again without --after"
-        )
-    return instant

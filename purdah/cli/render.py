@@ -15,8 +15,6 @@ from purdah.words import plural
 
 
 def echo_json(data: Any) -> None:
-    import json
-
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 

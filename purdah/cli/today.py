@@ -11,7 +11,6 @@ from purdah.cli.options import (
     open_db,
     page_options,
     resolve_at,
-    resume_at,
 )
 from purdah.cli.render import columns, echo_json, instant, yes_no
 
@@ -38,17 +37,15 @@ def today(
     --limit pages the councils (the summary stays that of all of them).
     --json: {"at", "summary", "count", "councils": [...], "next", ...}.
     """
-    from purdah.paging import check_limit, decode, page_today, same_or_cursor
+    from purdah.paging import check_limit, page_today, resume
     from purdah.serialize import today_json
     from purdah.services.today import today as today_service
 
     check_limit(limit)
     when, after = resolve_at(at), None
     if cursor is not None:
-        found = decode(cursor, "today", 1)
-        when = resume_at(at, found.at) or when
-        council_slug = same_or_cursor("--council", council_slug, found.council)
-        after = found.after
+        found = resume(cursor, "today", 1, at=at, council=council_slug)
+        when, council_slug, after = found.at or when, found.council, found.after
     result, following = page_today(
         today_service(open_db(db), when, council_slug), limit, after, council_slug
     )

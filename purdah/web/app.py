@@ -24,7 +24,7 @@ from purdah import __version__
 from purdah.clock import LONDON, parse_when
 from purdah.decide import Action
 from purdah.errors import InputError, NotFound, PurdahError
-from purdah.paging import DEFAULT_PAGE, MAX_PAGE
+from purdah.paging import DEFAULT_PAGE, HTTP, MAX_PAGE, resume
 from purdah.services.tokens import scrub
 from purdah.store import Store
 from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public
@@ -377,8 +377,9 @@ def create_app(
         instant, now = when(at)
         after = None
         if cursor is not None:
-            instant, council, key = _resume(cursor, KIND, 2, instant, at, council)
-            after = (str(key[0]), str(key[1]))
+            found = resume(cursor, KIND, 2, at=at, council=council, names=HTTP)
+            instant, council = found.at or instant, found.council
+            after = (str(found.after[0]), str(found.after[1]))
         page = status_page(store, instant, council, now, limit=limit, after=after)
         # The page is bounded (MAX_PAGE) and rendered in this worker thread in one pass
         # (SQLite connections belong to their thread), decisions serialised once each.
@@ -412,7 +413,8 @@ def create_app(
         instant, _now = when(at)
         after = None
         if cursor is not None:
-            instant, council, after = _resume(cursor, "today", 1, instant, at, council)
+            found = resume(cursor, "today", 1, at=at, council=council, names=HTTP)
+            instant, council, after = found.at or instant, found.council, found.after
         result, following = page_today(today(store, instant, council), limit, after, council)
         return JSONResponse(today_json(result) | {"next": following})
 
@@ -521,24 +523,6 @@ def _document_errors_and_auth(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _resume(
-    cursor: str, kind: str, arity: int, instant: datetime, at: str | None, council: str | None
-) -> tuple[datetime, str | None, tuple[Any, ...]]:
-    """A page's cursor: its instant, council and last key (refusing other `at`/`council`)."""
-    from purdah.paging import decode, same_or_cursor
-
-    found = decode(cursor, kind, arity)
-    if found.at is not None:
-        resumed = parse_when(found.at, "cursor")
-        if at and instant != resumed:
-            raise InputError(
-                f"the cursor continues the list as of {found.at}, not at={at}: drop at "
-                "or start again without the cursor"
-            )
-        instant = resumed
-    return instant, same_or_cursor("council", council, found.council), found.after
 
 
 class FastPaths:

@@ -327,3 +327,35 @@ def test_page_says_yes_but_in_the_run_up_and_lists_notices_to_record(register, t
     assert "<h2>Notices to record</h2>" in page
     assert "local.selston.2027-05-06 <strong>(run-up begun)</strong>" in page
     assert "purdah election set-notice local.selston.2027-05-06" in page
+
+
+def test_api_status_pages_through_everyone_once_at_the_first_pages_instant(client):
+    whole = client.get("/api/status", params={"at": "2027-04-20T12:00"}).json()
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {"at": "2027-04-20T12:00"})
+        page = client.get("/api/status", params=params).json()
+        assert page["at"] == whole["at"]  # the cursor carries the instant
+        seen += page["councillors"]
+        pages += 1
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert pages == len(whole["councillors"]) > 1
+    assert seen == whole["councillors"]
+
+
+def test_a_cursor_refuses_another_at_or_council_and_another_list(client):
+    first = client.get("/api/status", params={"limit": 1, "at": "2027-04-20T12:00"}).json()
+    cursor = first["next"]
+    other_at = client.get("/api/status", params={"cursor": cursor, "at": "2027-04-21"})
+    assert other_at.status_code == 422
+    assert "drop at or start again without the cursor" in other_at.json()["error"]
+    same_at = client.get("/api/status", params={"cursor": cursor, "at": "2027-04-20T12:00"})
+    assert same_at.status_code == 200
+    other_council = client.get("/api/status", params={"cursor": cursor, "council": "selston"})
+    assert other_council.status_code == 422
+    assert "asked without council" in other_council.json()["error"]
+    elsewhere = client.get("/api/restricted", params={"cursor": cursor})
+    assert elsewhere.status_code == 422
+    assert "that cursor continues 'status', not 'today'" in elsewhere.json()["error"]
