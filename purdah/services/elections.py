@@ -21,7 +21,8 @@ from purdah.errors import InputError, NotFound
 from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t, meta_t, non_working_day_t
 from purdah.polls import check_poll_can_exist
-from purdah.services.areas import check_area, nation_of, place_election_area
+from purdah.services.area_check import check_area
+from purdah.services.areas import nation_of, place_election_area
 from purdah.services.audit import ClerkChange, record
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import (

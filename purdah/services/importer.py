@@ -371,7 +371,7 @@ def checked_options(store: Store, options: ImportOptions) -> ImportOptions:
     if not options.area:
         return options
 
-    from purdah.services.areas import check_area
+    from purdah.services.area_check import check_area
 
     with store.read() as conn:
         return replace(options, area=check_area(conn, options.area, "--area"))
@@ -503,7 +503,8 @@ def _adopt(
 def _placed(conn: Connection, read: _Read, poll: Poll, report: ImportReport) -> Poll:
     """The poll with its area as a known key; a warning where the area is not known."""
 
-    from purdah.services.areas import place_election_area, suggest_for
+    from purdah.services.area_check import suggest_for
+    from purdah.services.areas import place_election_area
 
     try:
         parsed = parse_election_id(poll.election_id)

@@ -171,7 +171,7 @@ def _insert_councils(
     """Insert councils and their areas (each a known area: purdah.services.areas), then
     recompute windows and reconcile. Returns the rows with their areas' keys. A council
     without a start policy gets the store's default."""
-    from purdah.services.areas import check_areas, known_areas
+    from purdah.services.area_check import check_areas, known_areas
 
     default = default_start_policy(conn).value
     rows = [r if r.start_policy else replace(r, start_policy=default) for r in rows]
