@@ -38,6 +38,10 @@ from purdah.notify.settings import load_settings
 from purdah.services.reconcile import reconcile
 from purdah.store import open_store
 
+# At 1,000,000 councillors queueing a notice for everyone writes millions of ledger,
+# outbox and delivery rows per store, minutes each; issue 12's figures do not include it.
+MOST_COUNCILLORS = 100_000
+
 
 def _median(fn, n: int = 5) -> float:
     times = []

@@ -2,7 +2,7 @@
 
 For each register size (1k, 10k, 100k councillors; 1M with --million; or one size with
 --councillors N) a child process builds the national register (bench/national.py,
-10 councillors a council) and measures, on SQLite (and PostgreSQL with --pg URL):
+10 councillors a council) and measures, on SQLite (or PostgreSQL with --pg URL):
 
 - catch-up after downtime: the first reconcile since the register's set-up, two years
   of boundaries replayed, up to a minute before the mass boundary. Floor: the database
@@ -325,7 +325,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--councillors", type=int, default=None, help="one register size")
     parser.add_argument("--million", action="store_true", help="add 1,000,000 (slow)")
-    parser.add_argument("--pg", default=None, help="also on this PostgreSQL (its schema is reset)")
+    parser.add_argument(
+        "--pg", default=None, help="on this PostgreSQL instead of SQLite (its schema is reset)"
+    )
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
@@ -338,7 +340,7 @@ def main() -> None:
     if 1_000 not in scales:
         scales = [1_000, *scales]  # the idle tick's reference
     rows: list[Row] = []
-    for pg in [None, args.pg] if args.pg else [None]:
+    for pg in [args.pg]:  # None: SQLite (bench/run.py runs each store on its own)
         base = None
         for n in scales:
             got = _child(n, pg)

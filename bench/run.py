@@ -3,11 +3,14 @@ server is reachable) PostgreSQL, at each register size, as one table and a scali
 
 Which benches take part (the convention): a file bench/bench_*.py whose `main()` takes
 `--councillors N` and reports with `common.emit` (so its source names both). It is run on
-PostgreSQL too when it also takes `--pg URL`. Each run is a child process of its own,
-capped in memory (RLIMIT_AS) and time, with $PURDAH_BENCH_OUT naming the file its rows are
-appended to and $PURDAH_BENCH_CACHE a folder where `national.build` keeps each SQLite
-register it built, so that the benches of one size share one build. Each PostgreSQL run
-gets a fresh database on the server, dropped afterwards.
+PostgreSQL too when it also takes `--pg URL`, and then measures that store only. A bench
+that cannot run at every size says so with `MOST_COUNCILLORS = N` (and a comment saying
+why): larger sizes are not run, and the table's notes say so. Each run is a child
+process of its own, capped in memory (RLIMIT_AS) and time, with $PURDAH_BENCH_OUT naming
+the file its rows are appended to and $PURDAH_BENCH_CACHE a folder where
+`national.build` keeps each SQLite register it built, so that the benches of one size
+share one build. Each PostgreSQL run gets a fresh database on the server, dropped
+afterwards.
 
 PostgreSQL: $PURDAH_BENCH_PG_URL (or --pg) names a server; otherwise one is started with
 .ci/postgres on port $PURDAH_PG_PORT (54337 by default) unless --no-pg. A run that fails,
@@ -49,6 +52,7 @@ DEFAULT_PG_PORT = "54337"
 _TAKES_COUNCILLORS = re.compile(r"""["']--councillors["']""")
 _TAKES_PG = re.compile(r"""["']--pg["']""")
 _EMITS = re.compile(r"\bemit\(")
+_MOST = re.compile(r"^MOST_COUNCILLORS = ([\d_]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Bench:
     name: str  # file stem, e.g. bench_http
     path: Path
     takes_pg: bool
+    most: int | None = None  # MOST_COUNCILLORS: the largest register it runs at
 
 
 @dataclass
@@ -64,7 +69,8 @@ class Run:
     store: str
     councillors: int
     seconds: float = 0.0
-    status: str = "ok"  # ok, or what went wrong
+    status: str = "ok"  # ok, or what went wrong (or why it was not run)
+    skipped: bool = False  # not run at this size (MOST_COUNCILLORS): said, not a failure
     rows: list[Row] = field(default_factory=list)
     log: Path | None = None
 
@@ -75,7 +81,15 @@ def discover(folder: Path = HERE) -> tuple[list[Bench], list[str]]:
     for path in sorted(folder.glob("bench_*.py")):
         text = path.read_text(encoding="utf-8")
         if _TAKES_COUNCILLORS.search(text) and _EMITS.search(text) and "def main(" in text:
-            found.append(Bench(path.stem, path, bool(_TAKES_PG.search(text))))
+            most = _MOST.search(text)
+            found.append(
+                Bench(
+                    path.stem,
+                    path,
+                    bool(_TAKES_PG.search(text)),
+                    int(most[1].replace("_", "")) if most else None,
+                )
+            )
         else:
             other.append(path.name)
     return found, other
@@ -309,7 +323,11 @@ def report(runs: list[Run], facts: dict[str, str], left_out: list[str]) -> str:
     if scales:
         lines += [
             "",
-            "## Scaling: time per councillor (time / councillors), ratio and peak memory",
+            "## Scaling: time, time per councillor (time / councillors), ratio and peak memory",
+            "",
+            "A path whose time is flat across sizes (a check, a start-up, an idle tick) costs the "
+            "same whatever the register; one whose time per councillor is flat grows with it "
+            "linearly.",
             "",
             "| path | store | " + " | ".join(_scale(s) for s in scales) + " |",
             "|---|---|" + "---|" * len(scales),
@@ -326,7 +344,7 @@ def report(runs: list[Run], facts: dict[str, str], left_out: list[str]) -> str:
                     continue
                 per = format_time(r.seconds / r.councillors) if r.councillors else "-"
                 peak = f", {r.peak_mb:.0f} MB" if r.peak_mb is not None else ""
-                cells.append(f"{per}/c ({r.ratio:.2f}x{peak})")
+                cells.append(f"{format_time(r.seconds)} = {per}/c ({r.ratio:.2f}x{peak})")
             lines.append(f"| {path} | {store} | " + " | ".join(cells) + " |")
     notes = [
         f"- {run.bench.name} on {run.store} at {run.councillors:,}: {run.status}"
@@ -409,6 +427,14 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     run = Run(bench, store, councillors)
                     runs.append(run)
+                    if bench.most is not None and councillors > bench.most:
+                        run.skipped = True
+                        run.status = (
+                            f"not run: the bench runs at most {bench.most:,} councillors "
+                            f"(MOST_COUNCILLORS in {bench.path.name} says why)"
+                        )
+                        print(f"bench: {bench.name} {store} {councillors:,}: {run.status}")
+                        continue
                     run_one(
                         run,
                         pg_url=pg,
@@ -424,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pg is not None:
             drop_templates(pg, str(work / "registers"))
-        failed = any(run.status != "ok" for run in runs)
+        failed = any(run.status != "ok" and not run.skipped for run in runs)
         if not failed:
             shutil.rmtree(work, ignore_errors=True)
     Path(args.out).write_text(text, encoding="utf-8")

@@ -118,12 +118,36 @@ def test_one_table_the_curve_and_every_failure_said(
     assert "| fake: misses | sqlite | 1,000 | 2.00 s | one: 1.00 s | 2.00x | <= 1.5x |" in text
     assert "missed by 1.33x" in text
     # The curve: per-councillor time, ratio and peak memory by scale.
-    assert "| fake: scales | sqlite | 1.0 us/c (2.00x, 12 MB) | 1.0 us/c (2.00x, 12 MB) |" in text
+    assert (
+        "| fake: scales | sqlite | 10.0 us = 1.0 us/c (2.00x, 12 MB) | "
+        "1.00 ms = 1.0 us/c (2.00x, 12 MB) |" in text
+    )
     assert "bench_crash on sqlite at 10: failed (exit 1): fake bench failed on purpose" in text
     assert "bench_hog on sqlite at 1,000: failed (exit 1, memory cap 600 MB)" in text
     assert "not in this harness (no `--councillors` or no `common.emit`): bench_legacy.py" in text
     kept = list(tmp_path.glob("purdah-bench-run-*/bench_crash-sqlite-10.log"))
     assert kept and "failed on purpose" in kept[0].read_text()
+
+
+def test_a_bench_that_declares_its_largest_size_is_not_run_beyond_it_and_says_so(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "bench"
+    folder.mkdir()
+    small = textwrap.dedent(GOOD).replace("\ndef main", "\nMOST_COUNCILLORS = 100\n\ndef main")
+    (folder / "bench_small.py").write_text(small)
+    out = tmp_path / "RESULTS.md"
+    code = _harness().main(
+        ["--bench-dir", str(folder), "--scales", "10,1k", "--no-pg", "--quiet", "--out", str(out)]
+    )
+    text = out.read_text()
+    assert code == 0  # not run is not a failure
+    assert "| fake: scales | sqlite | 10 |" in text
+    assert "| fake: scales | sqlite | 1,000 |" not in text
+    assert (
+        "bench_small on sqlite at 1,000: not run: the bench runs at most 100 councillors "
+        "(MOST_COUNCILLORS in bench_small.py says why)" in text
+    )
 
 
 def test_bad_scales_are_refused() -> None:
