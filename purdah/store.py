@@ -124,14 +124,20 @@ class Store:
     def dialect(self) -> str:
         return "sqlite" if self.url.startswith("sqlite") else self.engine.dialect.name
 
-    @cached_property
+    @property
     def sqlite_path(self) -> str | None:
         """The SQLite file (None: another database, or an in-memory one). Read on every
-        request of the HTTP service, so worked out once."""
-        if not self.url.startswith("sqlite"):
-            return None
-        path = self.url.split("///", 1)[-1]
-        return path if path and path != ":memory:" else None
+        request of the HTTP service, so worked out once per URL (a test may repoint a
+        Store that opened nothing yet by setting its url)."""
+        kept = self.__dict__.get("_sqlite_path")
+        if kept is not None and kept[0] is self.url:
+            return kept[1]
+        path: str | None = None
+        if self.url.startswith("sqlite"):
+            path = self.url.split("///", 1)[-1]
+            path = path if path and path != ":memory:" else None
+        self.__dict__["_sqlite_path"] = (self.url, path)
+        return path
 
     @cached_property
     def engine(self) -> Engine:
