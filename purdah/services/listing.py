@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from purdah.errors import NotFound
 from purdah.refs import split_ref
@@ -113,20 +114,29 @@ def list_windows(store: Store, council: str | None = None) -> list[WindowRow]:
         rows = store.query(_WINDOWS_SQL.format(where="WHERE w.council_id = :cid"), params)
     else:
         rows = store.query(_WINDOWS_SQL.format(where=""), {})
+    # Councils polled together share their windows' instants: each converted once.
+    instants: dict[Any, datetime] = {}
+
+    def at(value: Any) -> datetime:
+        found = instants.get(value)
+        if found is None:
+            found = instants[value] = as_instant(value)
+        return found
+
     return [
         WindowRow(
             slug,
             election_id,
             status,
-            as_instant(start),
-            as_instant(end),
+            at(start),
+            at(end),
             start_basis,
             end_basis,
             bool(actual_notice),
             rule,
             ward,
             notes,
-            as_instant(run_up_start) if run_up_start is not None else None,
+            at(run_up_start) if run_up_start is not None else None,
             _day(last_day),
             run_up_note,
         )
