@@ -699,10 +699,15 @@ class _Stage:
         self.instants[self.step] = at
         self.run(f"DELETE FROM {_DECISION}")
         rows = []
+        # Councils with the same windows in force share one decision (the Decider keeps
+        # it, so its identity names it): its row is made once.
+        row_of: dict[int, tuple[Any, ...]] = {}
         for cid in sorted(councils):
-            agreed, promote = decider.pair(cid, _NOBODY, None, True)
-            other = decider.pair(cid, _NOBODY, None, False)[0]
-            rows.append(_decision_row(cid, agreed, other, promote))
+            decided = decider.council(cid, _NOBODY)
+            row = row_of.get(id(decided))
+            if row is None:
+                row = row_of[id(decided)] = _decision_row(*decided)
+            rows.append((cid, *row))
         self.run(f"INSERT INTO {_DECISION} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         new_post = "CASE WHEN p.agreed_may_post THEN d.agreed_post ELSE d.other_post END"
         post_cause = (
@@ -788,11 +793,8 @@ def _switch(conn: Connection, step: int, staged: int, recorded: Any) -> None:
     _require_matched(matched, staged)
 
 
-def _decision_row(
-    cid: int, agreed: Decision, other: Decision, promote: Decision
-) -> tuple[Any, ...]:
+def _decision_row(agreed: Decision, other: Decision, promote: Decision) -> tuple[Any, ...]:
     return (
-        cid,
         agreed.allowed,
         agreed.cause,
         other.allowed,
