@@ -197,6 +197,7 @@ class Decider:
         self._slot_of: dict[tuple[Span, ...], int] = {}
         self._in_force_of: list[tuple[Span, ...]] = []
         self._shared: dict[tuple[int, Action, bool], Decision] = {}
+        self._by_slot: dict[int, tuple[Decision, Decision, Decision]] = {}
 
     def _slot(self, in_force: tuple[Span, ...]) -> int:
         slot = self._slot_of.get(in_force)
@@ -249,6 +250,20 @@ class Decider:
             shared = _decide_in_force(action, self.t, in_force, agreed_may_post, ())
             self._shared[key] = shared
         return shared
+
+    def council(self, council_id: int, nobody: int) -> tuple[Decision, Decision, Decision]:
+        """(may post if the council agreed, may post if not, may promote) for a council's
+        councillors without an exemption or a ward (`nobody`: an id holding none): what
+        `pair` gives each of them, the windows in force worked out once."""
+        slot = self._slot_for(council_id, None)
+        found = self._by_slot.get(slot)
+        if found is None:
+            found = self._by_slot[slot] = (
+                self._decide(Action.POST, slot, nobody, True),
+                self._decide(Action.POST, slot, nobody, False),
+                self._decide(Action.PROMOTE, slot, nobody, True),
+            )
+        return found
 
     def pair(
         self, council_id: int, councillor_id: int, ward: str | None, agreed_may_post: bool

@@ -592,7 +592,7 @@ _TEMP = {
     _CHANGE: "(seq {serial}, step INTEGER NOT NULL, councillor_id INTEGER NOT NULL, "
     "old_post BOOLEAN NOT NULL, old_promote BOOLEAN NOT NULL, "
     "new_post BOOLEAN NOT NULL, new_promote BOOLEAN NOT NULL, "
-    "post_cause TEXT NOT NULL, promote_cause TEXT NOT NULL, at {instant} NOT NULL)",
+    "post_cause TEXT NOT NULL, promote_cause TEXT NOT NULL, at {instant} NOT NULL, ref TEXT)",
 }
 
 
@@ -630,6 +630,7 @@ class _Stage:
         self.convert = db_instant(conn.dialect.name)
         self.recorded = self.convert(now)
         self.step = 0
+        self.instants: dict[int, datetime] = {}  # a set-based step -> the instant it decided
         self.singles_staged: list[Change] = []
         _temp_tables(conn)
 
@@ -695,12 +696,18 @@ class _Stage:
 
     def _step(self, decider: Decider, councils: frozenset[int], at: datetime, gate: bool) -> None:
         self.step += 1
+        self.instants[self.step] = at
         self.run(f"DELETE FROM {_DECISION}")
         rows = []
+        # Councils with the same windows in force share one decision (the Decider keeps
+        # it, so its identity names it): its row is made once.
+        row_of: dict[int, tuple[Any, ...]] = {}
         for cid in sorted(councils):
-            agreed, promote = decider.pair(cid, _NOBODY, None, True)
-            other = decider.pair(cid, _NOBODY, None, False)[0]
-            rows.append(_decision_row(cid, agreed, other, promote))
+            decided = decider.council(cid, _NOBODY)
+            row = row_of.get(id(decided))
+            if row is None:
+                row = row_of[id(decided)] = _decision_row(*decided)
+            rows.append((cid, *row))
         self.run(f"INSERT INTO {_DECISION} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         new_post = "CASE WHEN p.agreed_may_post THEN d.agreed_post ELSE d.other_post END"
         post_cause = (
@@ -709,10 +716,11 @@ class _Stage:
         created = "AND p.created_at <= ? " if gate else ""
         staged = self.run(
             f"INSERT INTO {_CHANGE} (step, councillor_id, old_post, old_promote, new_post, "
-            "new_promote, post_cause, promote_cause, at) "
+            "new_promote, post_cause, promote_cause, at, ref) "
             f"SELECT ?, p.id, p.may_post, p.may_promote, {new_post}, d.promote, "
-            f"{post_cause}, d.promote_cause, ? "
+            f"{post_cause}, d.promote_cause, ?, k.slug || '/' || p.slug "
             f"FROM {_DECISION} d JOIN councillor p ON p.council_id = d.council_id "
+            "JOIN council k ON k.id = p.council_id "
             f"WHERE p.left_at IS NULL {created}"
             f"AND p.id NOT IN (SELECT id FROM {_PERSON}) "
             f"AND (p.may_post <> {new_post} OR p.may_promote <> d.promote) "
@@ -724,36 +732,50 @@ class _Stage:
 
     def changes_written(self) -> tuple[list[Change], dict[int, str]]:
         """Every change staged (those decided one by one, then the set-based ones, each
-        in order), and the COUNCIL/SLUG of the set-based ones' councillors."""
+        in order), and the COUNCIL/SLUG of the set-based ones' councillors (staged with
+        them). One pass over the staged rows: each step's instant is known here, and a
+        row holds both flags, so a Change is built only for a flag that changed."""
         changes = list(self.singles_staged)
         refs: dict[int, str] = {}
-        instants: dict[Any, datetime] = {}
+        instants = self.instants
+        add = changes.append
         cursor = self.run(
-            "SELECT c.councillor_id, c.old_post, c.old_promote, c.new_post, c.new_promote, "
-            "c.post_cause, c.promote_cause, c.at, k.slug, p.slug "
-            f"FROM {_CHANGE} c JOIN councillor p ON p.id = c.councillor_id "
-            "JOIN council k ON k.id = p.council_id WHERE c.step > 0 ORDER BY c.seq"
+            "SELECT councillor_id, step, ref, old_post, new_post, old_promote, new_promote, "
+            f"post_cause, promote_cause FROM {_CHANGE} WHERE step > 0 ORDER BY seq"
         ).cursor
         assert cursor is not None
-        for row in cursor.fetchall():
-            pid, old_post, old_promote, new_post, new_promote, post_why, promote_why, at = row[:8]
-            when = instants.get(at)
-            if when is None:
-                when = instants[at] = as_instant(at)
-            refs[pid] = f"{row[8]}/{row[9]}"
+        for (
+            pid,
+            step,
+            ref,
+            old_post,
+            new_post,
+            old_promote,
+            new_promote,
+            post_why,
+            promote_why,
+        ) in cursor.fetchall():
+            refs[pid] = ref
+            when = instants[step]
             if old_post != new_post:
-                changes.append(
-                    Change(pid, "may_post", bool(old_post), bool(new_post), when, post_why)
-                )
+                add(Change(pid, "may_post", _BOOL[old_post], _BOOL[new_post], when, post_why))
             if old_promote != new_promote:
-                changes.append(
+                add(
                     Change(
-                        pid, "may_promote", bool(old_promote), bool(new_promote), when, promote_why
+                        pid,
+                        "may_promote",
+                        _BOOL[old_promote],
+                        _BOOL[new_promote],
+                        when,
+                        promote_why,
                     )
                 )
         if self.singles_staged and len(changes) > len(self.singles_staged):
             changes.sort(key=lambda c: (c.at, c.councillor_id, c.flag))  # both: in time order
         return changes, refs
+
+
+_BOOL = (False, True)  # a stored flag (SQLite's 0 or 1, PostgreSQL's bool) as a bool
 
 
 def _switch(conn: Connection, step: int, staged: int, recorded: Any) -> None:
@@ -771,11 +793,8 @@ def _switch(conn: Connection, step: int, staged: int, recorded: Any) -> None:
     _require_matched(matched, staged)
 
 
-def _decision_row(
-    cid: int, agreed: Decision, other: Decision, promote: Decision
-) -> tuple[Any, ...]:
+def _decision_row(agreed: Decision, other: Decision, promote: Decision) -> tuple[Any, ...]:
     return (
-        cid,
         agreed.allowed,
         agreed.cause,
         other.allowed,
@@ -816,14 +835,18 @@ def _insert_audit(conn: Connection, now: datetime, actor: str) -> tuple[int, int
     before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM flag_change").scalar()
     recorded = db_instant(conn.dialect.name)(now)
     columns = "councillor_id, flag, old, new, at, recorded_at, cause, actor"
+    # Each staged row read once, in seq order, paired with its two flags (k = 0, 1): the
+    # rows come out already in (seq, k) order but for k, which SQLite sorts in pairs,
+    # where a union of the two flags' rows would be sorted whole.
     inserted = conn.exec_driver_sql(
         f"INSERT INTO flag_change ({columns}) "
-        f"SELECT councillor_id, flag, old, new, at, {marker}, cause, {marker} FROM ("
-        "SELECT seq, 0 AS k, councillor_id, 'may_post' AS flag, old_post AS old, "
-        f"new_post AS new, at, post_cause AS cause FROM {_CHANGE} WHERE old_post <> new_post "
-        "UNION ALL SELECT seq, 1, councillor_id, 'may_promote', old_promote, new_promote, at, "
-        f"promote_cause FROM {_CHANGE} WHERE old_promote <> new_promote"
-        ") staged ORDER BY seq, k",
+        "SELECT c.councillor_id, CASE f.k WHEN 0 THEN 'may_post' ELSE 'may_promote' END, "
+        "CASE f.k WHEN 0 THEN c.old_post ELSE c.old_promote END, "
+        f"CASE f.k WHEN 0 THEN c.new_post ELSE c.new_promote END, c.at, {marker}, "
+        f"CASE f.k WHEN 0 THEN c.post_cause ELSE c.promote_cause END, {marker} "
+        f"FROM {_CHANGE} c CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) f "
+        "WHERE CASE f.k WHEN 0 THEN c.old_post <> c.new_post "
+        "ELSE c.old_promote <> c.new_promote END ORDER BY c.seq, f.k",
         (recorded, actor),
     ).rowcount
     if not inserted:
