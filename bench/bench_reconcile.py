@@ -8,14 +8,17 @@ For each register size (1k, 10k, 100k councillors; 1M with --million; or one siz
   of boundaries replayed, up to a minute before the mass boundary. Floor: the database
   copying the audit rows it wrote (INSERT ... SELECT) and touching the councillors it
   switched (one UPDATE);
-- idle tick: a reconcile with nothing due (median of 15). Floor: the raw SQL the
+- idle tick: a reconcile with nothing due (median of 41). Floor: the raw SQL the
   incremental path needs, through the bare driver in one write transaction (the two
   indexed lookups of what was touched since the last run, and the mark's read and
   compare-and-set). A second row compares it with the idle tick at 1k councillors (the
   goal: the same cost whatever the register's size);
 - mass switch: the reconcile at MASS_BOUNDARY, where every councillor switches. Floor:
   one INSERT ... SELECT writing the same audit rows and one UPDATE switching the same
-  flags, each deciding in SQL, run (and undone) on the same store just before.
+  flags, each deciding in SQL, run (and undone) on the same store just before;
+- the same mass switch on a fresh copy with the outbox's event writes left out (no goal:
+  it says how much of the switch is the one `flag.changed` event per change that the
+  outbox records in the same transaction, which the floor does not write).
 
 Peak memory is each child's (one scale each). --pg URL empties that database's public
 schema (give a scratch database).
@@ -43,11 +46,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import Row, emit, peak_mb
 from national import MASS_BOUNDARY, at, build
 
+from purdah.outbox import events as outbox_events
 from purdah.services.reconcile import reconcile
 from purdah.store import WRITE_LOCK_KEY, db_instant, open_store
 
 SCALES = [1_000, 10_000, 100_000]
 MEMORY_CAP = 8 * 1024**3  # a child that runs away is stopped, not the machine
+IDLE_TICKS = 41  # sub-millisecond each: a median of many, so one busy moment does not move it
 
 
 def _sql(pg: bool, text: str) -> str:
@@ -237,7 +242,7 @@ def _reset_pg(url: str) -> None:
 
 
 def measure(councillors: int, pg: str | None) -> list[dict[str, Any]]:
-    """One scale in this process: build, then the three figures."""
+    """One scale in this process: build, then the figures."""
     kind = "postgresql" if pg else "sqlite"
     if pg:
         _reset_pg(pg)
@@ -257,14 +262,14 @@ def measure(councillors: int, pg: str | None) -> list[dict[str, Any]]:
     catch_floor = copy_floor(store, *caught.audit_ids)
 
     idle, floors = [], []
-    for i in range(15):
+    for i in range(IDLE_TICKS):
         when = before + timedelta(seconds=i + 1)
         t0 = time.perf_counter()
         result = reconcile(at(store, when))
         idle.append(time.perf_counter() - t0)
         assert not result.changes and result.councils == 0, result
         floors.append(idle_floor(store, when, when + timedelta(microseconds=1)))
-    last_idle = before + timedelta(seconds=15)
+    last_idle = before + timedelta(seconds=IDLE_TICKS)
 
     floor_s, floor_rows = mass_floor(store, MASS_BOUNDARY)
     t0 = time.perf_counter()
@@ -274,6 +279,7 @@ def measure(councillors: int, pg: str | None) -> list[dict[str, Any]]:
     assert got == floor_rows, "the floor did not produce the same audit rows"
     assert last_idle < MASS_BOUNDARY
     store.close()
+    bare_s = switch_without_outbox(target, councillors, pg, before)
     mb = peak_mb()
     rows = [
         Row(
@@ -307,8 +313,42 @@ def measure(councillors: int, pg: str | None) -> list[dict[str, Any]]:
             1.5,
             mb,
         ),
+        Row(
+            "reconcile: mass switch, its outbox writes left out (what the outbox adds)",
+            kind,
+            councillors,
+            bare_s,
+            floor_s,
+            "one INSERT ... SELECT + one UPDATE (database alone)",
+            None,
+            mb,
+        ),
     ]
     return [r.__dict__ for r in rows]
+
+
+def switch_without_outbox(target: Any, councillors: int, pg: str | None, before: Any) -> float:
+    """The same mass switch on a fresh copy of the register (caught up to `before`, not
+    timed) with the outbox's event writes left out: how much of the switch is the
+    outbox's one event per change, which the floor does not write."""
+    if pg:
+        _reset_pg(pg)
+    else:
+        Path(str(target)).unlink()
+        for extra in Path(str(target)).parent.glob(Path(str(target)).name + "-*"):
+            extra.unlink()
+    build(target, max(councillors // 10, 1), 10)
+    store = open_store(str(target))
+    reconcile(at(store, before))
+    saved = outbox_events.record_flag_changes
+    outbox_events.record_flag_changes = lambda conn, mark, now: 0  # type: ignore[assignment]
+    try:
+        t0 = time.perf_counter()
+        reconcile(at(store, MASS_BOUNDARY))
+        return time.perf_counter() - t0
+    finally:
+        outbox_events.record_flag_changes = saved
+        store.close()
 
 
 def _child(councillors: int, pg: str | None) -> list[Row]:
