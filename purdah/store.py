@@ -42,7 +42,7 @@ ENV_DB = "PURDAH_DB"
 # The meta row that records the instant of the last reconcile (written by reconcile, read
 # by check, status and /healthz).
 LAST_RECONCILE_KEY = "last_reconcile_at"
-SCHEMA_HEAD = "0012_notices"
+SCHEMA_HEAD = "0013_change_signal"
 # The meta row holding the start policy a council gets when none is given (purdah init).
 DEFAULT_START_POLICY_KEY = "default_start_policy"
 # The transaction-level advisory lock every write takes on PostgreSQL ("purd").
