@@ -60,6 +60,20 @@ RETRY_SECONDS = 5.0  # a lost listener is reopened no sooner than this
 
 Version = tuple[int, int]  # (epoch, notifications counted in it)
 
+# The tables of the schema that lack the trigger (tests/test_change_signal.py checks the
+# same of the migrations; this checks it of the database the service was given).
+_UNWATCHED_TABLES = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+WHERE s.nspname = current_schema() AND c.relkind IN ('r', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid
+                  AND t.tgname = 'purdah_changed' AND t.tgenabled = 'O')
+ORDER BY c.relname
+"""
+
+
+class ListenerRefused(Exception):
+    """The listener cannot be trusted to hear every commit."""
+
 
 class ChangeSignal:
     def __init__(self, conninfo: str, where: str) -> None:
@@ -235,11 +249,30 @@ class ChangeSignal:
         return True
 
     def _connect(self) -> Any:
+        """A connection listening on CHANNEL, once it has shown it can be trusted: it is
+        the server's backend itself (not a pooler's, which would listen on one server
+        connection and ask on another), it hears its own notification, and every table
+        of the schema has migration 0013's trigger. Otherwise an error, and no caching."""
         import psycopg
 
         conn = psycopg.connect(self._conninfo, autocommit=True)
         try:
             conn.execute(f"LISTEN {CHANNEL}")
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            if row is None or row[0] != conn.pgconn.backend_pid:
+                raise ListenerRefused(
+                    "the connection is not one backend's (a pooler in between?): "
+                    "LISTEN needs a direct connection"
+                )
+            unwatched = [name for (name,) in conn.execute(_UNWATCHED_TABLES).fetchall()]
+            if unwatched:
+                raise ListenerRefused(
+                    "tables without the purdah_changed trigger (run 'purdah init' to "
+                    f"migrate): {', '.join(unwatched)}"
+                )
+            conn.execute("SELECT pg_notify(%s, 'probe')", (CHANNEL,))
+            if not any(True for _ in conn.notifies(timeout=5.0, stop_after=1)):
+                raise ListenerRefused("the listener did not hear its own notification")
             conn.pgconn.nonblocking = 1
         except BaseException:
             conn.close()

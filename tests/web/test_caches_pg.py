@@ -251,3 +251,22 @@ def test_a_listener_that_cannot_be_opened_means_no_caching_said_once(caplog):
     said = [r for r in caplog.records if "cannot listen for changes" in r.getMessage()]
     assert len(said) == 1
     signal.close()
+
+
+def test_a_table_without_the_trigger_means_no_caching(
+    register, tokens, served, by_hand, reads, caplog
+):
+    """The service checks the database it was given, not only the migrations: a table
+    whose changes would not be heard turns the caches off (and says which)."""
+    by_hand.execute("DROP TRIGGER purdah_changed ON exemption")
+    caplog.set_level(logging.WARNING, logger="purdah.store")
+    auth = bearer(tokens["check"])
+    check = "/api/check?councillor=selston/jane-doe&at=2027-04-22T12:00"
+    first = served.get(check, auth).content
+    for _ in range(2):
+        before = dict(reads)
+        assert served.get(check, auth).content == first
+        assert reads["token"] == before["token"] + 1  # looked up every time
+    said = [r.getMessage() for r in caplog.records if "cannot listen" in r.getMessage()]
+    assert len(said) == 1 and "exemption" in said[0], said
+    assert register.data_version() is None
