@@ -47,6 +47,7 @@ One event loop per store: `settled` answers None on a second loop while the firs
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -110,7 +111,8 @@ class ChangeSignal:
             if self._in_flight is not None and self._loop is not None:
                 # What was read may hold the answer the loop waits for, and the socket
                 # will not wake it for that again: let it look.
-                self._loop.call_soon_threadsafe(self._readable)
+                with contextlib.suppress(RuntimeError):  # the loop has closed
+                    self._loop.call_soon_threadsafe(self._readable)
             return self._epoch, self._seen
 
     def _drain(self) -> None:
@@ -294,7 +296,10 @@ class ChangeSignal:
         else:
             # Until the loop drops it, the epoch moves on so nothing cached is trusted.
             self._epoch += 1
-            loop.call_soon_threadsafe(self._lose_later, reason)
+            try:
+                loop.call_soon_threadsafe(self._lose_later, reason)
+            except RuntimeError:  # the loop closed meanwhile: nothing of it to remove
+                self._lose(reason, remove=False)
 
     def _lose_later(self, reason: str) -> None:
         with self._lock:
@@ -345,7 +350,10 @@ class ChangeSignal:
                 loop.remove_writer(fd)
                 conn.close()
 
-            loop.call_soon_threadsafe(unregister)
+            try:
+                loop.call_soon_threadsafe(unregister)
+            except RuntimeError:  # closed meanwhile
+                conn.close()
 
     def close(self) -> None:
         """Stop listening (any thread)."""

@@ -270,3 +270,13 @@ def test_a_table_without_the_trigger_means_no_caching(
     said = [r.getMessage() for r in caplog.records if "cannot listen" in r.getMessage()]
     assert len(said) == 1 and "exemption" in said[0], said
     assert register.data_version() is None
+
+
+def test_data_version_counts_commits_once_listening(register, served, by_hand):
+    assert register.data_version() is None  # nothing opened it yet: no caching
+    served.get("/calendars/selston.ics")  # the service opens the listener
+    epoch, count = register.data_version()
+    by_hand.execute("UPDATE meta SET value = value")
+    served.get("/calendars/selston.ics")  # its empty query: the commit has been counted
+    assert register.data_version() == (epoch, count + 1)
+    assert register.snapshot_cache() is None  # outside the service: still no cache
