@@ -38,11 +38,13 @@ from purdah.errors import StoreError as StoreError  # re-exported: its old home
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
+    from purdah.changes import ChangeSignal
+
 ENV_DB = "PURDAH_DB"
 # The meta row that records the instant of the last reconcile (written by reconcile, read
 # by check, status and /healthz).
 LAST_RECONCILE_KEY = "last_reconcile_at"
-SCHEMA_HEAD = "0012_notices"
+SCHEMA_HEAD = "0013_change_signal"
 # The meta row holding the start policy a council gets when none is given (purdah init).
 DEFAULT_START_POLICY_KEY = "default_start_policy"
 # The transaction-level advisory lock every write takes on PostgreSQL ("purd").
@@ -209,25 +211,57 @@ class Store:
 
     def data_version(self) -> tuple[int, int] | None:
         """A value that changes whenever anyone commits to the store, for caches that must
-        see every change on their next read: SQLite's `PRAGMA data_version` on this
-        thread's read-only connection (which never writes itself, so every commit is
-        another's), paired with that connection's serial number (two connections' values
-        are not comparable). One statement on a kept cursor: a few microseconds. None on
-        PostgreSQL, which has no such cheap signal: do not cache there."""
+        see every change on their next read.
+
+        SQLite: `PRAGMA data_version` on this thread's read-only connection (which never
+        writes itself, so every commit is another's), paired with that connection's serial
+        number (two connections' values are not comparable). One statement on a kept
+        cursor: a few microseconds.
+
+        PostgreSQL (psycopg): (epoch, notifications received) of the store's listener
+        (`purdah.changes`), drained without blocking; None until `settled_version` has
+        opened it, or while it is lost. On its own it can miss a commit acknowledged a
+        moment ago whose notification is still on its way: caches there use
+        `settled_version`. Other drivers: None (do not cache)."""
         local = self._local
         cursor: sqlite3.Cursor | None = getattr(local, "version_cursor", None)
         if cursor is None:
             if self.sqlite_path is None:
-                return None
+                signal = self._changes
+                return None if signal is None else signal.seen()
             cursor = local.version_cursor = self._sqlite().cursor()
         return local.serial, cursor.execute("PRAGMA data_version").fetchone()[0]
 
-    def snapshot_cache(self) -> dict[Any, Any] | None:
+    async def settled_version(self) -> tuple[int, int] | None:
+        """`data_version` for a request on the event loop, taken after the request
+        arrived and counting every commit acknowledged before that: a cache holding an
+        answer made under this value may give it for this request. SQLite: the pragma
+        (a few microseconds, on the loop). PostgreSQL (psycopg): an empty query on the
+        listener connection, shared with the requests waiting at the same time, awaited
+        without blocking the loop (`purdah.changes` says why it is needed). None: no
+        signal (another driver, an in-memory SQLite, a lost listener): do not cache."""
+        if self.sqlite_path is not None:
+            return self.data_version()
+        signal = self._changes
+        return None if signal is None else await signal.settled()
+
+    @cached_property
+    def _changes(self) -> ChangeSignal | None:
+        """The listener for commits on PostgreSQL through psycopg (None: another store)."""
+        if self._psycopg_url is None:
+            return None
+        from purdah.changes import ChangeSignal
+
+        return ChangeSignal(self._psycopg_url, _safe_url(self.url))
+
+    def snapshot_cache(self, version: Any = None) -> dict[Any, Any] | None:
         """A dict for this thread that holds only while nothing in the store changes: it is
-        emptied whenever `data_version` has moved since the last call, so what a reader
-        keeps in it is what the store says now. None where no such signal exists
-        (PostgreSQL)."""
-        version = self.data_version()
+        emptied whenever the store's version has moved since the last call, so what a
+        reader keeps in it is what the store says now. The version is `data_version()`
+        unless given (on PostgreSQL, the HTTP service gives `settled_version()`'s; without
+        it there is no cache there). None where no such signal exists."""
+        if version is None:
+            version = self.data_version() if self.sqlite_path is not None else None
         if version is None:
             return None
         local = self._local
@@ -356,6 +390,9 @@ class Store:
             conn.close()
             self._local.conn = None
             self._local.cache = self._local.version_cursor = None
+        self._local.cache = None
+        if "_changes" in self.__dict__ and self._changes is not None:
+            self._changes.close()
         self._pg_drop_idle()
         if "engine" in self.__dict__:
             self.engine.dispose()

@@ -12,7 +12,8 @@ over, their exemptions) is a `_Subject`. Its answer is the same for every instan
 two consecutive instants at which anything it holds starts or ends (`_Subject.cuts`), so
 each answer is worked out once per such interval and action and kept with the subject.
 On SQLite subjects are kept in `Store.snapshot_cache`, which empties itself whenever the
-store changes; on PostgreSQL each call reads afresh (one prepared statement).
+store changes; on PostgreSQL a call reads afresh (one prepared statement), except in the
+HTTP service, which keeps subjects under `Store.settled_version` (purdah.web.app).
 """
 
 from __future__ import annotations
@@ -126,13 +127,39 @@ def check(
     where it should hold."""
     instant = at.astimezone(UTC)
     cache = store.snapshot_cache()
+    subject = kept_subject(cache, ref, instant)
+    if subject is None:
+        subject = read_subject(store, ref, instant)
+        keep_subject(cache, ref, subject)
+    return answer(subject, action, at, now)
+
+
+def kept_subject(cache: dict[Any, Any] | None, ref: str, instant: datetime) -> _Subject | None:
+    """The subject kept in `cache` (`Store.snapshot_cache`) that answers for `instant`, if
+    any: the check's part that never reads the store."""
     subject: _Subject | None = cache.get(ref) if cache is not None else None
     if subject is None or instant < subject.since:
-        subject = _read(store, ref, instant)
-        if cache is not None:
-            if len(cache) >= CACHED_SUBJECTS:
-                del cache[next(iter(cache))]
-            cache[ref] = subject
+        return None
+    return subject
+
+
+def read_subject(store: Store, ref: str, instant: datetime) -> _Subject:
+    """What one statement says of the councillor `ref` at `instant` (a UTC instant)."""
+    return _read(store, ref, instant)
+
+
+def keep_subject(cache: dict[Any, Any] | None, ref: str, subject: _Subject) -> None:
+    """Keep `subject` in `cache` under `ref` as asked for (the oldest goes beyond
+    CACHED_SUBJECTS)."""
+    if cache is not None:
+        if len(cache) >= CACHED_SUBJECTS:
+            del cache[next(iter(cache))]
+        cache[ref] = subject
+
+
+def answer(subject: _Subject, action: Action, at: datetime, now: datetime | None) -> CheckAnswer:
+    """The check's answer from a subject that answers for `at` (no read)."""
+    instant = at.astimezone(UTC)
     key = bisect_right(subject.cuts, instant) * 2 + (action is Action.POST)
     verdict = subject.verdicts.get(key)
     if verdict is None:

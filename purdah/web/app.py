@@ -27,7 +27,7 @@ from purdah.errors import InputError, NotFound, PurdahError
 from purdah.paging import DEFAULT_PAGE, HTTP, MAX_PAGE, resume
 from purdah.services.tokens import scrub
 from purdah.store import Store
-from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public
+from purdah.web.guard import CHECK_ROUTE, LIVENESS, Guard, is_public, request_version
 from purdah.web.settings import WebSettings
 
 CACHE_SECONDS = 3600
@@ -308,7 +308,7 @@ def create_app(
         parts = request.scope["path"][len("/calendars/") : -len(".ics")].split("/")
         if len(parts) > 2 or not all(parts):
             return None
-        found = feeds.peek(request, clock())
+        found = await feeds.peek(request, clock())
         return None if found is None else _calendar(request, found)
 
     fast.append(fast_feed)
@@ -335,16 +335,27 @@ def create_app(
         if store.sqlite_path is not None:
             # One or two indexed reads through sqlite3 (tens of microseconds): answered on
             # the event loop, which is cheaper than the hop to a worker thread.
-            answer = check(store, councillor, action, instant, now)
-        else:
+            return check_body(check(store, councillor, action, instant, now))
+        version = await request_version(store, request.scope)
+        if version is None:  # no change signal: read afresh, in a worker thread
             answer = await run_in_threadpool(check, store, councillor, action, instant, now)
-        return check_body(answer)
+            return check_body(answer)
+        # PostgreSQL with its change signal: the subject kept under this request's settled
+        # version is answered from on the event loop; one not kept is read in a thread.
+        from purdah.services.check import answer as answer_from
+        from purdah.services.check import keep_subject, kept_subject, read_subject
+
+        cache = store.snapshot_cache(version)
+        utc = instant.astimezone(UTC)
+        subject = kept_subject(cache, councillor, utc)
+        if subject is None:
+            subject = await run_in_threadpool(read_subject, store, councillor, utc)
+            keep_subject(cache, councillor, subject)
+        return check_body(answer_from(subject, action, instant, now))
 
     async def fast_check(request: Request) -> Response | None:
-        """/api/check on SQLite, answered as its route would; any error goes to the route,
-        which raises it again for the handlers to answer."""
-        if store.sqlite_path is None:
-            return None
+        """/api/check, answered as its route would; any error goes to the route, which
+        raises it again for the handlers to answer."""
         try:
             return _JSONBody(await check_answer(request))  # type: ignore[return-value]
         except Exception:
@@ -527,10 +538,10 @@ def _document_errors_and_auth(app: FastAPI) -> None:
 
 class FastPaths:
     """The hot reads answered without FastAPI's routing and dependency solving (about as
-    costly as the rest of such a request): a feed that FeedCache holds, and /api/check
-    on SQLite. It sits inside the Guard, so everything the Guard does (limits, tokens,
-    scopes, the rate limit, security headers, HEAD, the access log) applies unchanged;
-    whatever it does not answer, errors included, goes on to the routes."""
+    costly as the rest of such a request): a feed that FeedCache holds, and /api/check.
+    It sits inside the Guard, so everything the Guard does (limits, tokens, scopes, the
+    rate limit, security headers, HEAD, the access log) applies unchanged; whatever it
+    does not answer, errors included, goes on to the routes."""
 
     def __init__(
         self, app: Any, answers: list[Callable[[Request], Awaitable[Response | None]]]
@@ -559,9 +570,11 @@ class FeedCache:
     nobody has committed to the store since it was made (`Store.data_version`, checked on
     every request, so a change shows on the next one), and while the clock stays between
     the instant it was made and its `valid_until` (when a cancelled event drops out). At
-    most FEED_CACHE_SIZE entries (emptied beyond). SQLite only, answered on the event
-    loop (a few indexed reads, cheaper than the hop to a worker thread); on PostgreSQL
-    every feed is read afresh in a worker thread."""
+    most FEED_CACHE_SIZE entries (emptied beyond). Hits are answered on the event loop.
+    A miss is made on the loop on SQLite (a few indexed reads, cheaper than the hop to a
+    worker thread), in a worker thread on PostgreSQL, where the version is the one
+    `Store.settled_version` gives for the request; with no version (the listener lost,
+    another driver) every feed is read afresh in a worker thread."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -578,9 +591,13 @@ class FeedCache:
             scope.get("query_string", b""),
         )
 
-    def peek(self, request: Request, now: datetime) -> tuple[Any, dict[str, str]] | None:
+    async def peek(self, request: Request, now: datetime) -> tuple[Any, dict[str, str]] | None:
         """(feed, its headers) if remembered and still good, else None."""
-        version = self.store.data_version()
+        return self._kept(request, now, await request_version(self.store, request.scope))
+
+    def _kept(
+        self, request: Request, now: datetime, version: Any
+    ) -> tuple[Any, dict[str, str]] | None:
         if version is None:
             return None
         hit = self._feeds.get(self._key(request))
@@ -599,15 +616,18 @@ class FeedCache:
         self, request: Request, now: datetime, make: Callable[..., Any], ref: str
     ) -> tuple[Any, dict[str, str]]:
         """(feed, its headers): `make(store, ref, url, now=now)` unless remembered."""
-        version = self.store.data_version()
+        version = await request_version(self.store, request.scope)
         if version is None:
             feed = await run_in_threadpool(lambda: make(self.store, ref, str(request.url), now=now))
             return feed, _feed_headers(feed)
-        found = self.peek(request, now)
+        found = self._kept(request, now, version)
         if found is not None:
             return found
         key = self._key(request)
-        feed = make(self.store, ref, str(request.url), now=now)
+        if self.store.sqlite_path is not None:
+            feed = make(self.store, ref, str(request.url), now=now)
+        else:  # PostgreSQL: read in a worker thread, kept under the version settled before
+            feed = await run_in_threadpool(lambda: make(self.store, ref, str(request.url), now=now))
         headers = _feed_headers(feed)
         if len(self._feeds) >= FEED_CACHE_SIZE:
             self._feeds.clear()

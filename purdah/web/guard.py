@@ -61,6 +61,7 @@ MAX_HEADERS = 8192  # bytes of all header names and values (uvicorn cuts off at 
 MAX_HEADER_COUNT = 64
 MAX_BODY = 16384  # bytes; no route reads a body at all
 PROXY_USER_HEADER = b"x-forwarded-user"
+STORE_VERSION = "purdah.store_version"  # where a request keeps its settled store version
 TOKEN_CACHE_SECONDS = 30.0  # a verified token is trusted this long at most without a read
 TOKEN_CACHE_SIZE = 1024  # tokens remembered at once (the cache is emptied beyond)
 
@@ -216,7 +217,7 @@ class Guard:
                     _CHALLENGES,
                 )
             try:
-                row = await self._lookup(presented)
+                row = await self._lookup(presented, scope)
             except Exception as exc:  # the store is down: say so, do not 500
                 log.warning("cannot check a token: the store failed: %s", exc)
                 raise _Refusal(
@@ -247,13 +248,23 @@ class Guard:
             _CHALLENGES,
         )
 
-    async def _lookup(self, presented: str) -> TokenRow | None:
-        if self.store.sqlite_path is not None:  # one indexed read: cheaper than a thread hop
+    async def _lookup(self, presented: str, scope: Scope_) -> TokenRow | None:
+        store = self.store
+        if store.sqlite_path is not None:  # one indexed read: cheaper than a thread hop
             return self._cached_lookup(presented)
-        # PostgreSQL has no cheap signal that a token was revoked: read it every time.
+        # PostgreSQL: remembered under the version settled for this request (one empty
+        # query on the store's listener, none at all when it is lost), read otherwise.
         import anyio.to_thread
 
-        return await anyio.to_thread.run_sync(authenticate, self.store, presented)
+        version = await request_version(store, scope)
+        if version is not None:
+            hit = self._kept(presented, version)
+            if hit is not None:
+                return hit
+        row = await anyio.to_thread.run_sync(authenticate, store, presented)
+        if version is not None:
+            self._keep(presented, row, version)
+        return row
 
     def _cached_lookup(self, presented: str) -> TokenRow | None:
         """A verified token is remembered for at most TOKEN_CACHE_SECONDS, and only while
@@ -261,19 +272,27 @@ class Guard:
         other write, is seen by the very next request). Keyed by the token's hash, so the
         cache holds no secret; unknown tokens are never remembered."""
         version = self.store.data_version()
-        key = hash_token(presented)
-        hit = self._tokens.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[1] == version and now < hit[2]:
-            return hit[0]
+        hit = self._kept(presented, version)
+        if hit is not None:
+            return hit
         row = authenticate(self.store, presented)
+        self._keep(presented, row, version)
+        return row
+
+    def _kept(self, presented: str, version: Any) -> TokenRow | None:
+        hit = self._tokens.get(hash_token(presented))
+        if hit is not None and hit[1] == version and time.monotonic() < hit[2]:
+            return hit[0]
+        return None
+
+    def _keep(self, presented: str, row: TokenRow | None, version: Any) -> None:
+        key = hash_token(presented)
         if row is None:
             self._tokens.pop(key, None)
-            return None
+            return
         if len(self._tokens) >= TOKEN_CACHE_SIZE:
             self._tokens.clear()
-        self._tokens[key] = (row, version, now + TOKEN_CACHE_SECONDS)
-        return row
+        self._tokens[key] = (row, version, time.monotonic() + TOKEN_CACHE_SECONDS)
 
     async def _rate(self, principal: Principal) -> None:
         if self._limiter is None:
@@ -339,6 +358,18 @@ class Guard:
             "proxy_user": principal.name if principal and principal.kind == "proxy" else None,
         }
         access_log.info(json.dumps(entry, ensure_ascii=False))
+
+
+async def request_version(store: Store, scope: Scope_) -> Any:
+    """`Store.settled_version` for this request, settled once: the Guard's token look-up
+    and the route's cache share it (a version settled after the request arrived holds for
+    the whole request). SQLite: `data_version` afresh each time, a pragma."""
+    if store.sqlite_path is not None:
+        return store.data_version()
+    if STORE_VERSION in scope:
+        return scope[STORE_VERSION]
+    version = scope[STORE_VERSION] = await store.settled_version()
+    return version
 
 
 def _presented_token(authorization: str) -> str | None:
