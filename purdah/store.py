@@ -131,7 +131,7 @@ class Store:
         """The SQLite file (None: another database, or an in-memory one). Read on every
         request of the HTTP service, so worked out once per URL (a test may repoint a
         Store that opened nothing yet by setting its url)."""
-        kept = self.__dict__.get("_sqlite_path")
+        kept: tuple[str, str | None] | None = self.__dict__.get("_sqlite_path")
         if kept is not None and kept[0] is self.url:
             return kept[1]
         path: str | None = None
