@@ -72,7 +72,7 @@ ORDER BY c.relname
 """
 
 
-class ListenerRefused(Exception):
+class _ListenerRefused(Exception):
     """The listener cannot be trusted to hear every commit."""
 
 
@@ -262,19 +262,19 @@ class ChangeSignal:
             conn.execute(f"LISTEN {CHANNEL}")
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
             if row is None or row[0] != conn.pgconn.backend_pid:
-                raise ListenerRefused(
+                raise _ListenerRefused(
                     "the connection is not one backend's (a pooler in between?): "
                     "LISTEN needs a direct connection"
                 )
             unwatched = [name for (name,) in conn.execute(_UNWATCHED_TABLES).fetchall()]
             if unwatched:
-                raise ListenerRefused(
+                raise _ListenerRefused(
                     "tables without the purdah_changed trigger (run 'purdah init' to "
                     f"migrate): {', '.join(unwatched)}"
                 )
             conn.execute("SELECT pg_notify(%s, 'probe')", (CHANNEL,))
             if not any(True for _ in conn.notifies(timeout=5.0, stop_after=1)):
-                raise ListenerRefused("the listener did not hear its own notification")
+                raise _ListenerRefused("the listener did not hear its own notification")
             conn.pgconn.nonblocking = 1
         except BaseException:
             conn.close()
