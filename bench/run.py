@@ -71,6 +71,7 @@ class Run:
     seconds: float = 0.0
     status: str = "ok"  # ok, or what went wrong (or why it was not run)
     skipped: bool = False  # not run at this size (MOST_COUNCILLORS): said, not a failure
+    other_sizes: int = 0  # rows it reported at another size, left out (that size's run stands)
     rows: list[Row] = field(default_factory=list)
     log: Path | None = None
 
@@ -244,7 +245,11 @@ def run_one(
         for line in out.read_text(encoding="utf-8").splitlines():
             data = json.loads(line)
             fields = {k: data[k] for k in Row.__dataclass_fields__ if k in data}
-            run.rows.append(Row(**fields))
+            row = Row(**fields)
+            if row.councillors == run.councillors:
+                run.rows.append(row)
+            else:  # a reference at another size (bench_reconcile's idle tick at 1,000)
+                run.other_sizes += 1
     if run.status == "ok" and not run.rows:
         run.status = "reported no rows"
     if not quiet:
@@ -350,6 +355,13 @@ def report(runs: list[Run], facts: dict[str, str], left_out: list[str]) -> str:
         f"- {run.bench.name} on {run.store} at {run.councillors:,}: {run.status}"
         for run in runs
         if run.status != "ok"
+    ]
+    notes += [
+        f"- {run.bench.name} on {run.store} at {run.councillors:,} also reported "
+        f"{run.other_sizes} rows at other sizes (references it measures again), left out: "
+        "each size's own run stands"
+        for run in runs
+        if run.other_sizes
     ]
     if left_out:
         notes.append(

@@ -43,7 +43,8 @@ def main():
             conn.execute("SELECT 1")
     n = args.councillors
     emit([Row("fake: scales", store, n, n * 1e-6, n * 1e-6 / 2, "half", 3.0, 12.0),
-          Row("fake: misses", store, n, 2.0, 1.0, "one", 1.5)])
+          Row("fake: misses", store, n, 2.0, 1.0, "one", 1.5)]
+         + ([Row("fake: scales", store, 10, 1.0, 1.0, "a reference again")] if n != 10 else []))
 
 main()
 """
@@ -125,6 +126,12 @@ def test_one_table_the_curve_and_every_failure_said(
     assert "bench_crash on sqlite at 10: failed (exit 1): fake bench failed on purpose" in text
     assert "bench_hog on sqlite at 1,000: failed (exit 1, memory cap 600 MB)" in text
     assert "not in this harness (no `--councillors` or no `common.emit`): bench_legacy.py" in text
+    # The reference the 1,000 run measured again at 10 is left out, and said.
+    assert "a reference again" not in text
+    assert (
+        "bench_good on sqlite at 1,000 also reported 1 rows at other sizes (references it "
+        "measures again), left out" in text
+    )
     kept = list(tmp_path.glob("purdah-bench-run-*/bench_crash-sqlite-10.log"))
     assert kept and "failed on purpose" in kept[0].read_text()
 

@@ -60,6 +60,7 @@ KINDS = (FLAG_CHANGED, PERIOD_ADDED, PERIOD_MOVED, PERIOD_CANCELLED, EXEMPTION_A
 
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 _FEW_COUNCILS = 500  # up to this many councils go in an IN list; more, and all are matched
+IN_CHUNK = 10_000  # ids in one IN list at most (PostgreSQL: 65,535 parameters a statement)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -217,6 +218,17 @@ class NewEvent:
     election_ids: tuple[str, ...] = ()
 
 
+def _slugs_of(conn: Connection, key: Any, slug: Any, ids: Iterable[int]) -> dict[int, str]:
+    """{id: slug} of those ids, IN_CHUNK ids a statement: PostgreSQL refuses a statement
+    of more than 65,535 parameters (a recompute of 100,000 councils' windows sent one)."""
+    wanted = sorted(ids)
+    found: dict[int, str] = {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[i : i + IN_CHUNK]
+        found.update(conn.execute(sa.select(key, slug).where(key.in_(chunk))).tuples().all())
+    return found
+
+
 def record_events(conn: Connection, now: datetime, events: Iterable[NewEvent]) -> list[int]:
     """Record events (in the order given) and fan them out to the matching webhooks;
     returns their ids. Council and councillor slugs are read here, as they are now."""
@@ -226,12 +238,8 @@ def record_events(conn: Connection, now: datetime, events: Iterable[NewEvent]) -
     before = last_event_id(conn)
     councils = {e.council_id for e in events if e.council_id is not None}
     people = {e.councillor_id for e in events if e.councillor_id is not None}
-    council_slugs = dict(
-        conn.execute(
-            sa.select(council_t.c.id, council_t.c.slug).where(council_t.c.id.in_(councils))
-        ).all()
-    )
-    councillor_slugs = dict(conn.execute(sa.select(P.id, P.slug).where(P.id.in_(people))).all())
+    council_slugs = _slugs_of(conn, council_t.c.id, council_t.c.slug, councils)
+    councillor_slugs = _slugs_of(conn, P.id, P.slug, people)
     conn.execute(
         sa.insert(outbox_event_t),
         [

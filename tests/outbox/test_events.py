@@ -80,6 +80,21 @@ def test_periods_added_moved_and_cancelled_are_events_per_council(store):
     assert "cancelled" in cancelled[0].reason
 
 
+def test_events_of_more_councils_than_one_in_list_holds_name_each_council(store, monkeypatch):
+    """PostgreSQL refuses a statement of over 65,535 parameters: the slugs of the councils
+    and councillors of a batch of events are read IN_CHUNK ids a statement (here one)."""
+    monkeypatch.setattr(outbox, "IN_CHUNK", 1)
+    nottinghamshire(store)
+    add_election(set_clock(store, SETUP), "pcc.nottinghamshire.2028-05-04")
+    added = events(store, outbox.PERIOD_ADDED)
+    assert sorted(e.council_slug for e in added) == [
+        "ashfield",
+        "gedling",
+        "nottinghamshire",
+        "selston",
+    ]
+
+
 def test_an_exemption_is_an_event_for_its_councillor(store):
     nottinghamshire(store)
     add_election(set_clock(store, SETUP), "local.ashfield.2026-05-07", nation="ENG")
