@@ -229,7 +229,10 @@ def run_one(
         if done.returncode != 0:
             text = run.log.read_text(encoding="utf-8", errors="replace")
             memory = "MemoryError" in text or done.returncode in (-9, 137)
-            last = (text.strip().splitlines() or ["(no output)"])[-1][:200]
+            lines = text.strip().splitlines() or ["(no output)"]
+            # The exception's own line says more than a traceback's trailing link.
+            raised = [x for x in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b", x)]
+            last = (raised or lines)[-1][:200]
             run.status = (
                 f"failed (exit {done.returncode}"
                 + (f", memory cap {mem_mb} MB" if memory else "")
