@@ -54,22 +54,29 @@ def served(register, clock) -> Iterator[OneLoop]:
     client.close()
 
 
-def test_the_caches_are_used(register, tokens, served, monkeypatch):
+def count_reads(register: Any, monkeypatch: Any) -> dict[str, int]:
+    """How often the store is read (`store`: any statement, a token's look-up included)
+    and a token looked up (`token`), from now on."""
     import purdah.web.guard as guard
 
-    reads = {"store": 0, "token": 0}
+    counts = {"store": 0, "token": 0}
     real_query, real_authenticate = register.query, guard.authenticate
 
     def query(sql: str, params: Any) -> Any:
-        reads["store"] += 1
+        counts["store"] += 1
         return real_query(sql, params)
 
     def authenticate(store: Any, presented: str) -> Any:
-        reads["token"] += 1
+        counts["token"] += 1
         return real_authenticate(store, presented)
 
     monkeypatch.setattr(register, "query", query)
     monkeypatch.setattr(guard, "authenticate", authenticate)
+    return counts
+
+
+def test_the_caches_are_used(register, tokens, served, monkeypatch):
+    reads = count_reads(register, monkeypatch)
     served.get("/calendars/selston.ics")
     before = reads["store"]
     served.get("/calendars/selston.ics")
@@ -151,6 +158,21 @@ def _expected(register, ref, action, at, now):
     return _json_bytes(check_json(check(register, ref, Action(action), instant, now)))
 
 
+def check_every_answer(served: OneLoop, register: Any, auth: dict[str, str], now: Any) -> None:
+    """Every councillor of CHECKED, both actions, every instant of INSTANTS and none, each
+    asked twice (the second from what was kept): exactly the encoding of check_json."""
+    for ref in CHECKED:
+        for action in ("promote", "post"):
+            for at in [*INSTANTS, None]:
+                query = f"councillor={ref}&action={action}" + (f"&at={at}" if at else "")
+                for _ in range(2):
+                    got = served.get(f"/api/check?{query}", auth)
+                    assert got.status_code == 200, got.text
+                    assert got.headers["content-type"] == "application/json"
+                    want = _expected(register, ref, action, at, now)
+                    assert got.content == want, (query, got.content, want)
+
+
 def test_the_check_answers_kept_are_byte_for_byte_the_json_of_check(
     register, tokens, served, clock
 ):
@@ -161,22 +183,9 @@ def test_the_check_answers_kept_are_byte_for_byte_the_json_of_check(
     from purdah.services.history import exempt
 
     auth = bearer(tokens["check"])
-
-    def round_of_checks() -> None:
-        for ref in CHECKED:
-            for action in ("promote", "post"):
-                for at in [*INSTANTS, None]:
-                    query = f"councillor={ref}&action={action}" + (f"&at={at}" if at else "")
-                    for _ in range(2):  # the second from what was kept
-                        got = served.get(f"/api/check?{query}", auth)
-                        assert got.status_code == 200, got.text
-                        assert got.headers["content-type"] == "application/json"
-                        want = _expected(register, ref, action, at, clock["at"])
-                        assert got.content == want, (query, got.content, want)
-
-    round_of_checks()
+    check_every_answer(served, register, auth, clock["at"])
     clock["at"] = datetime(2027, 4, 21, 9, tzinfo=NOW.tzinfo)  # now past some `at`s
-    round_of_checks()
+    check_every_answer(served, register, auth, clock["at"])
     exempt(
         set_clock(register, clock["at"]),
         "selston/sam-roe",
@@ -190,7 +199,7 @@ def test_the_check_answers_kept_are_byte_for_byte_the_json_of_check(
         b'"exemption":null'
         not in served.get("/api/check?councillor=selston/sam-roe&at=2027-04-22T12:00", auth).content
     )
-    round_of_checks()
+    check_every_answer(served, register, auth, clock["at"])
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from purdah.web.app import create_app
 from tests.conftest import PG_URL
 from tests.services.helpers import SETUP, nottinghamshire, set_clock
 from tests.web.conftest import NOW, bearer
-from tests.web.test_caches import CHECKED, INSTANTS, OneLoop, _expected
+from tests.web.test_caches import OneLoop, check_every_answer, count_reads
 
 
 @pytest.fixture
@@ -74,22 +74,7 @@ def by_hand(register) -> Iterator[psycopg.Connection]:
 def reads(register, monkeypatch) -> dict[str, int]:
     """How often the store is read (`store`: any statement, a token's look-up included)
     and a token looked up (`token`)."""
-    import purdah.web.guard as guard
-
-    counts = {"store": 0, "token": 0}
-    real_query, real_authenticate = register.query, guard.authenticate
-
-    def query(sql: str, params: Any) -> Any:
-        counts["store"] += 1
-        return real_query(sql, params)
-
-    def authenticate(store: Any, presented: str) -> Any:
-        counts["token"] += 1
-        return real_authenticate(store, presented)
-
-    monkeypatch.setattr(register, "query", query)
-    monkeypatch.setattr(guard, "authenticate", authenticate)
-    return counts
+    return count_reads(register, monkeypatch)
 
 
 def _touched() -> None:
@@ -164,18 +149,7 @@ def test_a_check_answer_changes_after_an_exemption_granted_elsewhere(
     _settle(served, auth)
     clock["at"] = datetime(2027, 4, 21, 9, tzinfo=NOW.tzinfo)
 
-    def round_of_checks() -> None:
-        for ref in CHECKED:
-            for action in ("promote", "post"):
-                for at in [*INSTANTS, None]:
-                    query = f"councillor={ref}&action={action}" + (f"&at={at}" if at else "")
-                    for _ in range(2):  # the second from what was kept
-                        got = served.get(f"/api/check?{query}", auth)
-                        assert got.status_code == 200, got.text
-                        want = _expected(register, ref, action, at, clock["at"])
-                        assert got.content == want, (query, got.content, want)
-
-    round_of_checks()
+    check_every_answer(served, register, auth, clock["at"])
     path = "/api/check?councillor=selston/sam-roe&at=2027-04-22T12:00"
     for _ in range(2):
         assert b'"exemption":null' in served.get(path, auth).content
@@ -193,7 +167,7 @@ def test_a_check_answer_changes_after_an_exemption_granted_elsewhere(
     finally:
         other.close()
     assert b'"exemption":null' not in served.get(path, auth).content
-    round_of_checks()
+    check_every_answer(served, register, auth, clock["at"])
     by_hand.execute("DELETE FROM exemption")  # and withdrawn by hand
     assert b'"exemption":null' in served.get(path, auth).content
 
