@@ -142,14 +142,17 @@ class ChangeSignal:
         """Send the empty query that answers everyone waiting now (on the loop)."""
         waiting, self._waiting = self._waiting, []
         with self._lock:
+            # In flight before it is sent: `seen` on another thread may read the answer
+            # off the socket as soon as the lock is free, and only wakes the loop for it
+            # if it knows a query is out (otherwise the answer is consumed unseen and the
+            # barrier waits BARRIER_TIMEOUT for a wake that never comes).
+            self._in_flight = waiting
             try:
                 self._pgconn.send_query(b"")
                 pending = self._pgconn.flush()
             except Exception as exc:
-                self._in_flight = waiting
                 self._lose(f"sending a query failed: {exc}")
                 return
-        self._in_flight = waiting
         assert self._loop is not None
         if pending:  # a few bytes that did not fit in the socket's buffer: send when it can
             self._loop.add_writer(self._fd, self._writable)
@@ -169,6 +172,18 @@ class ChangeSignal:
                 self._loop.remove_writer(self._fd)
 
     def _too_slow(self) -> None:
+        self._timer = None
+        waited = self._in_flight
+        self._readable()  # an answer already read off the socket but never woken for
+        if waited is not None and self._in_flight is not waited:
+            log.warning(
+                "the listener for changes to the store %s had answered, but the service "
+                "was not woken for it: %d request(s) waited %g s (a bug; please report it)",
+                self._where,
+                len(waited),
+                BARRIER_TIMEOUT,
+            )
+            return
         with self._lock:
             if self._in_flight is not None and self._pgconn is not None:
                 self._lose(f"the listener did not answer within {BARRIER_TIMEOUT:g} s")

@@ -102,3 +102,92 @@ def test_a_commit_by_hand_notifies_once_at_commit(pg, statement):
 def test_nothing_of_it_on_sqlite(sqlite_store):
     rows = sqlite_store.query("SELECT name FROM sqlite_master WHERE type = 'trigger'", {})
     assert rows == []
+
+
+def _barriers_with_the_answer_read_elsewhere(store, read, count: int = 3) -> list[object]:
+    """`count` barriers of a fresh ChangeSignal on `store`, each with its answer read off
+    the socket by `read(signal)` the moment `_send` lets go of the lock (after waiting
+    for the answer to arrive), as another thread may do; then the signal is closed."""
+    import asyncio
+    import select
+    import threading
+
+    from purdah import changes
+
+    signal = changes.ChangeSignal(store._psycopg_url, "the test's store")
+    sent = threading.Event()
+
+    class ReadsRightAfterSending:
+        def __init__(self) -> None:
+            self._lock = threading.Lock()
+
+        def __enter__(self) -> None:
+            self._lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            self._lock.release()
+            if sent.is_set() and signal._pgconn is not None:
+                sent.clear()
+                select.select([signal._fd], [], [], 5.0)  # the answer has arrived
+                read(signal)
+
+    class Sending:
+        def __init__(self, pgconn: object) -> None:
+            self._pgconn = pgconn
+
+        def send_query(self, query: bytes) -> None:
+            self._pgconn.send_query(query)  # type: ignore[attr-defined]
+            sent.set()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._pgconn, name)
+
+    async def barriers() -> list[object]:
+        first = await signal.settled()  # opens the listener
+        signal._lock = ReadsRightAfterSending()  # type: ignore[assignment]
+        signal._pgconn = Sending(signal._pgconn)
+        return [first] + [await asyncio.wait_for(signal.settled(), 10.0) for _ in range(count)]
+
+    try:
+        return asyncio.run(barriers())
+    finally:
+        signal.close()
+
+
+def test_the_barrier_is_answered_when_another_thread_reads_its_answer_first(
+    pg, caplog, monkeypatch
+):
+    """`seen` (any thread: a cache's version check) may read the barrier's answer off the
+    socket the moment `_send` lets go of the lock; the loop must still be woken for it.
+    Made to happen every time here. Before the fix the answer was consumed unseen and the
+    request waited for the barrier's timeout, then was answered without caching (the CI
+    failure of tests/web/test_caches_pg.py::test_the_caches_are_used)."""
+    import logging
+
+    from purdah import changes
+
+    monkeypatch.setattr(changes, "BARRIER_TIMEOUT", 60.0)  # a lost wake hangs the test
+    caplog.set_level(logging.WARNING, logger="purdah.store")
+    versions = _barriers_with_the_answer_read_elsewhere(pg, lambda signal: signal.seen())
+    assert None not in versions and len({v[0] for v in versions}) == 1  # one epoch
+    assert not [r.getMessage() for r in caplog.records]
+
+
+def test_an_answer_read_but_never_woken_for_is_taken_at_the_timeout_and_said(
+    pg, caplog, monkeypatch
+):
+    """The safety net under the fix above: if the loop is ever not woken for an answer
+    already read (here the socket is read behind the signal's back), the barrier's timer
+    finds it, answers with the version (the listener is not dropped) and warns."""
+    import logging
+
+    from purdah import changes
+
+    monkeypatch.setattr(changes, "BARRIER_TIMEOUT", 0.2)
+    caplog.set_level(logging.WARNING, logger="purdah.store")
+    versions = _barriers_with_the_answer_read_elsewhere(
+        pg, lambda signal: signal._pgconn.consume_input(), count=2
+    )
+    assert None not in versions and len({v[0] for v in versions}) == 1
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and all("was not woken for it" in m for m in said), said

@@ -225,7 +225,7 @@ def _slugs_of(conn: Connection, key: Any, slug: Any, ids: Iterable[int]) -> dict
     found: dict[int, str] = {}
     for i in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[i : i + IN_CHUNK]
-        found.update(conn.execute(sa.select(key, slug).where(key.in_(chunk))).tuples().all())
+        found.update(conn.execute(sa.select(key, slug).where(key.in_(chunk))).all())
     return found
 
 
