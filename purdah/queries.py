@@ -9,6 +9,7 @@ that query through `Store.query` (stdlib sqlite3 on SQLite) stay light.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -103,3 +104,23 @@ def span_of(row: Any) -> Span:
         row.run_up_note,
         row.notice,
     )
+
+
+# Values of an IN list sent as bind parameters; a longer list is written into the statement
+# as literals. Each store refuses a statement of too many parameters (PostgreSQL 65,535;
+# SQLite 32,766 in its default build, and whatever a distribution compiled in), and the
+# national register's lists of councils, councillors or windows run to 100,000 and more.
+BOUND_AT_MOST = 500
+
+
+def among(column: Any, values: Iterable[Any]) -> Any:
+    """`column IN (values)` for a list of any length: up to BOUND_AT_MOST values as bind
+    parameters, more as literals rendered by the dialect (ids and slugs: SQLAlchemy
+    quotes strings), so no store's parameter limit is reached. An empty list matches
+    nothing, as `in_([])` does."""
+    import sqlalchemy as sa
+
+    wanted = sorted(set(values))
+    if len(wanted) <= BOUND_AT_MOST:
+        return column.in_(wanted)
+    return column.in_(sa.bindparam(None, wanted, expanding=True, literal_execute=True))

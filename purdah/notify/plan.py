@@ -59,6 +59,7 @@ from purdah.notify.compose import (
     clerk_digest,
     councillor_notice,
 )
+from purdah.queries import among
 from purdah.services.export import feed_path, subscription_links
 
 C = council_t.c
@@ -125,7 +126,7 @@ def _iso(value: datetime) -> str:
 
 def _among(column: Any, ids: set[int]) -> Any:
     """`column IN ids`, or true for a large set (the caller filters in Python)."""
-    return column.in_(sorted(ids)) if len(ids) <= _FEW else sa.true()
+    return among(column, sorted(ids)) if len(ids) <= _FEW else sa.true()
 
 
 def _instant(value: Any) -> datetime:

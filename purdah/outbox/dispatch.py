@@ -45,6 +45,7 @@ from purdah.models import (
 )
 from purdah.outbox.events import DEAD, DELIVERED, PENDING, instance_id
 from purdah.outbox.payload import EventRow
+from purdah.queries import among
 from purdah.store import Store
 
 log = logging.getLogger("purdah.outbox")
@@ -191,7 +192,7 @@ class Dispatcher:
             if lanes:
                 conn.execute(
                     sa.update(outbox_lane_t)
-                    .where(L.id.in_([lane.id for lane in lanes]))
+                    .where(among(L.id, [lane.id for lane in lanes]))
                     .values(lease_owner=self.node, lease_until=now + self.lease)
                 )
         return lanes

@@ -39,6 +39,7 @@ from purdah.models import (
     webhook_t,
     window_t,
 )
+from purdah.queries import among
 
 EV = outbox_event_t.c
 D = outbox_delivery_t.c
@@ -60,7 +61,6 @@ KINDS = (FLAG_CHANGED, PERIOD_ADDED, PERIOD_MOVED, PERIOD_CANCELLED, EXEMPTION_A
 
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 _FEW_COUNCILS = 500  # up to this many councils go in an IN list; more, and all are matched
-IN_CHUNK = 10_000  # ids in one IN list at most (PostgreSQL: 65,535 parameters a statement)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -190,7 +190,7 @@ def _add_ward_elections(conn: Connection, after_event_id: int) -> None:
         .where(EV.id > after_event_id, EV.kind == FLAG_CHANGED)
     )
     if len(wards) <= _FEW_COUNCILS:
-        query = query.where(EV.council_id.in_(wards))
+        query = query.where(among(EV.council_id, wards))
     ward_windows = conn.execute(query).all()
     extra: dict[int, list[str]] = {}
     current: dict[int, str] = {}
@@ -219,14 +219,10 @@ class NewEvent:
 
 
 def _slugs_of(conn: Connection, key: Any, slug: Any, ids: Iterable[int]) -> dict[int, str]:
-    """{id: slug} of those ids, IN_CHUNK ids a statement: PostgreSQL refuses a statement
-    of more than 65,535 parameters (a recompute of 100,000 councils' windows sent one)."""
-    wanted = sorted(ids)
-    found: dict[int, str] = {}
-    for i in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[i : i + IN_CHUNK]
-        found.update(conn.execute(sa.select(key, slug).where(key.in_(chunk))).all())
-    return found
+    """{id: slug} of those ids, in one statement whatever their number (`among`: a
+    recompute of 100,000 councils' windows once sent PostgreSQL more than its 65,535
+    parameters)."""
+    return dict(conn.execute(sa.select(key, slug).where(among(key, ids))).all())
 
 
 def record_events(conn: Connection, now: datetime, events: Iterable[NewEvent]) -> list[int]:
@@ -389,7 +385,7 @@ def record_window_changes(
             pks.add(old.election_pk)
     if not (added or moved or removed):
         return 0
-    ids = dict(conn.execute(sa.select(E.id, E.election_id).where(E.id.in_(pks))).all())
+    ids = dict(conn.execute(sa.select(E.id, E.election_id).where(among(E.id, pks))).all())
     events: list[NewEvent] = []
     for row in added:
         eid = ids[row["election_pk"]]
@@ -422,7 +418,7 @@ def record_window_changes(
         reasons = dict(
             conn.execute(
                 sa.select(R.window_id, R.reason).where(
-                    R.removed_at == now, R.window_id.in_([w.id for w in removed])
+                    R.removed_at == now, among(R.window_id, [w.id for w in removed])
                 )
             ).all()
         )

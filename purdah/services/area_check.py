@@ -21,6 +21,7 @@ from purdah.choices import COUNCIL_NATIONS
 from purdah.coverage import UK_AREA, normalise_area
 from purdah.errors import InputError
 from purdah.models import council_area_t, council_t, election_t, parish_lookup_t
+from purdah.queries import among
 from purdah.services.area_find import _overlaid
 from purdah.sources.areas import AreaRegister
 
@@ -56,9 +57,9 @@ def _registered_among(conn: Connection, values: Iterable[str]) -> set[str]:
     """Which of `values` are registered areas (as _registered_areas, read for them only)."""
     wanted = sorted(set(values))
     E = election_t.c
-    known = set(conn.execute(sa.select(C.slug).where(C.slug.in_(wanted))).scalars())
-    known |= set(conn.execute(sa.select(A.area).where(A.area.in_(wanted)).distinct()).scalars())
-    known |= set(conn.execute(sa.select(E.area).where(E.area.in_(wanted)).distinct()).scalars())
+    known = set(conn.execute(sa.select(C.slug).where(among(C.slug, wanted))).scalars())
+    known |= set(conn.execute(sa.select(A.area).where(among(A.area, wanted)).distinct()).scalars())
+    known |= set(conn.execute(sa.select(E.area).where(among(E.area, wanted)).distinct()).scalars())
     return known
 
 

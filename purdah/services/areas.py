@@ -29,7 +29,7 @@ from purdah.models import (
     election_t,
     parish_lookup_t,
 )
-from purdah.queries import council_id, find_council
+from purdah.queries import among, council_id, find_council
 from purdah.services.area_check import (
     check_area,
     check_areas,
@@ -331,7 +331,7 @@ def edit_council(
                     f"{slug} does not lie within {', '.join(missing)} in the register "
                     f"(it lies within: {', '.join(sorted(current)) or 'nothing listed'})"
                 )
-            conn.execute(sa.delete(council_area_t).where(A.council_id == cid, A.area.in_(drop)))
+            conn.execute(sa.delete(council_area_t).where(A.council_id == cid, among(A.area, drop)))
         if add_within:
             keys = check_areas(conn, add_within, "--within")
             current = set(conn.execute(sa.select(A.area).where(A.council_id == cid)).scalars())

@@ -27,6 +27,7 @@ from purdah.choices import INACTIVE_STATUSES, ElectionStatus
 from purdah.errors import InputError, NotFound, PurdahError
 from purdah.ical.fetch import DEADLINE_SECONDS, FetchCancelled, fetch, is_url
 from purdah.models import election_t, feed_t
+from purdah.queries import among
 from purdah.services.importer import ImportOptions, ImportReport, import_sources
 from purdah.store import Store
 
@@ -402,7 +403,7 @@ def remove_feed(store: Store, name: str, *, withdraw: bool) -> int:
             if going:
                 conn.execute(
                     sa.update(election_t)
-                    .where(Ec.id.in_(going))
+                    .where(among(Ec.id, going))
                     .values(status=ElectionStatus.WITHDRAWN.value, updated_at=now)
                 )
             withdrawn = len(going)

@@ -28,7 +28,7 @@ from purdah.ical.reader import DEFAULT_LIMITS, Limits, Problem, read_calendar
 from purdah.ids import Nation, parse_election_id
 from purdah.models import election_t
 from purdah.polls import check_poll_can_exist
-from purdah.queries import council_by_slug
+from purdah.queries import among, council_by_slug
 from purdah.services.elections import record_feed_notice
 from purdah.services.reconcile import ReconcileResult, reconcile_in
 from purdah.services.windows import (
@@ -479,7 +479,7 @@ def _adopt(
         return
     rows = conn.execute(
         sa.select(election_t).where(
-            E.source_uid.in_(list(missing)),
+            among(E.source_uid, list(missing)),
             E.source != read.source,
             ~E.source.like("feed:%"),
             ~E.source.like("http%"),

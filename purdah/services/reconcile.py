@@ -59,6 +59,7 @@ from purdah.models import (
     window_t,
 )
 from purdah.outbox import events as outbox
+from purdah.queries import among
 from purdah.store import LAST_RECONCILE_KEY, WRITE_LOCK_KEY, Store, as_instant, db_instant
 
 log = logging.getLogger("purdah.reconcile")
@@ -513,13 +514,13 @@ def _load_people(conn: Connection, single: Scope) -> dict[int, Person]:
     queries = []
     if single.councils:
         queries.append(
-            _PEOPLE.where(P.council_id.in_(single.councils))
+            _PEOPLE.where(among(P.council_id, single.councils))
             if len(single.councils) <= _FEW
             else _PEOPLE
         )
     if single.people:
         ids = sorted(single.people)
-        queries += [_PEOPLE.where(P.id.in_(ids[i : i + _FEW])) for i in range(0, len(ids), _FEW)]
+        queries += [_PEOPLE.where(among(P.id, ids[i : i + _FEW])) for i in range(0, len(ids), _FEW)]
     for query in queries:
         for row in conn.execute(query):
             if row.council_id in single.councils or row.id in single.people:
@@ -889,7 +890,7 @@ def _missed_by_incremental(conn: Connection, changes: list[Change], incremental:
         return 0
     query = sa.select(P.id, P.council_id)
     if len(ids) <= _FEW:
-        query = query.where(P.id.in_(ids))
+        query = query.where(among(P.id, ids))
     council_of = {pid: cid for pid, cid in conn.execute(query)}
     outside = {pid for pid in ids if council_of.get(pid) not in incremental.councils}
     return sum(1 for c in changes if c.councillor_id in outside)
@@ -902,7 +903,7 @@ def _refs(conn: Connection, ids: set[int]) -> dict[int, str]:
         councillor_t, council_t, P.council_id == council_t.c.id
     )
     if len(ids) <= _FEW:
-        query = query.where(P.id.in_(ids))
+        query = query.where(among(P.id, ids))
     rows = conn.exec_driver_sql(*_compiled(conn, query))
     return {pid: f"{council}/{slug}" for pid, council, slug in rows if pid in ids}
 

@@ -22,6 +22,7 @@ from purdah.coverage import normalise_area
 from purdah.csvfile import read_csv
 from purdah.errors import InputError
 from purdah.models import council_area_t, council_t, councillor_t, meta_t
+from purdah.queries import among
 from purdah.queries import council_id as council_id  # re-exported: its old home
 from purdah.refs import split_ref
 from purdah.services.listing import CouncilRow as CouncilRow  # its home is listing
@@ -175,7 +176,9 @@ def _insert_councils(
 
     default = default_start_policy(conn).value
     rows = [r if r.start_policy else replace(r, start_policy=default) for r in rows]
-    taken = set(conn.execute(sa.select(C.slug).where(C.slug.in_([r.slug for r in rows]))).scalars())
+    taken = set(
+        conn.execute(sa.select(C.slug).where(among(C.slug, [r.slug for r in rows]))).scalars()
+    )
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")
     known = known_areas(conn, also=[r.slug for r in rows])
@@ -281,7 +284,7 @@ def _insert_councillors(
 ) -> None:
     slugs = [r[0] for r in rows]
     taken = set(
-        conn.execute(sa.select(P.slug).where(P.council_id == cid, P.slug.in_(slugs))).scalars()
+        conn.execute(sa.select(P.slug).where(P.council_id == cid, among(P.slug, slugs))).scalars()
     )
     if taken:
         raise InputError(f"already in the register: {', '.join(sorted(taken))}")

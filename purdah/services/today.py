@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from purdah.decide import Action, Decision, Grant, RunUpWarning, Span, decide, run_up_warnings
 from purdah.models import council_t, councillor_t, exemption_t, window_t
-from purdah.queries import council_id
+from purdah.queries import among, council_id
 from purdah.services.check import next_change
 from purdah.services.reconcile import grant_of
 from purdah.services.windows import span_of, spans_query
@@ -100,14 +100,14 @@ def today(store: Store, at: datetime, council: str | None = None) -> Today:
                 grants[row.councillor_id].append(grant_of(row))
         councils = {
             row.id: row
-            for row in conn.execute(sa.select(C.id, C.slug, C.name).where(C.id.in_(set(future))))
+            for row in conn.execute(sa.select(C.id, C.slug, C.name).where(among(C.id, set(future))))
         }
         people: list[Any] = []
         if live:
             people = list(
                 conn.execute(
                     sa.select(P.id, P.council_id, P.slug, P.name, P.ward, P.agreed_may_post)
-                    .where(P.council_id.in_(list(live)), P.left_at.is_(None))
+                    .where(among(P.council_id, list(live)), P.left_at.is_(None))
                     .order_by(P.council_id, P.slug)
                 )
             )

@@ -36,6 +36,7 @@ from purdah.models import (
 )
 from purdah.outbox import events as outbox
 from purdah.polls import check_poll_can_exist
+from purdah.queries import among
 from purdah.queries import span_of as span_of  # re-exported: its old home
 from purdah.queries import spans_query as spans_query  # re-exported: its old home
 from purdah.services.listing import WindowRow as WindowRow  # its home is listing
@@ -223,7 +224,7 @@ def _council_rows(conn: Connection, ids: Iterable[int] | None = None) -> dict[in
     chosen = set(ids)
     if len(chosen) > _FEW:  # many: read them all rather than a long IN list
         return {row.id: row for row in conn.execute(query) if row.id in chosen}
-    return {row.id: row for row in conn.execute(query.where(council_t.c.id.in_(sorted(chosen))))}
+    return {row.id: row for row in conn.execute(query.where(among(council_t.c.id, sorted(chosen))))}
 
 
 def _by_area(
@@ -238,9 +239,9 @@ def _by_area(
     A = council_area_t.c
     query = sa.select(A.council_id, A.area)
     if keys is not None:
-        query = query.where(A.area.in_(sorted(keys)))
+        query = query.where(among(A.area, sorted(keys)))
     elif len(councils) <= _FEW:
-        query = query.where(A.council_id.in_(sorted(councils)))
+        query = query.where(among(A.council_id, sorted(councils)))
     for cid, area in conn.execute(query):
         if cid in councils:
             by_area[area].add(cid)
@@ -255,8 +256,8 @@ def _covered_councils(conn: Connection, keys: set[str]) -> dict[int, Any]:
         return _council_rows(conn)
     C, A = council_t.c, council_area_t.c
     wanted = sorted(keys)
-    ids = set(conn.execute(sa.select(C.id).where(C.slug.in_(wanted))).scalars())
-    ids |= set(conn.execute(sa.select(A.council_id).where(A.area.in_(wanted))).scalars())
+    ids = set(conn.execute(sa.select(C.id).where(among(C.slug, wanted))).scalars())
+    ids |= set(conn.execute(sa.select(A.council_id).where(among(A.area, wanted))).scalars())
     nations = [n for n in COUNCIL_NATIONS if n.lower() in keys]
     if nations:
         ids |= set(conn.execute(sa.select(C.id).where(C.nation.in_(nations))).scalars())
@@ -320,7 +321,7 @@ def desired_windows(
     wanted: dict[tuple[int, int], dict[str, Any]] = {}
     if scope.elections:
         chosen = conn.execute(
-            sa.select(election_t).where(alive, E.id.in_(sorted(scope.elections))).order_by(E.id)
+            sa.select(election_t).where(alive, among(E.id, sorted(scope.elections))).order_by(E.id)
         ).all()
         keys = {key for e in chosen for key in covering_keys(e.type, e.area)}
         councils = _covered_councils(conn, keys) if keys else {}
@@ -368,8 +369,8 @@ def _existing(conn: Connection, scope: Scope | None) -> dict[tuple[int, int], An
             }
         query = query.where(
             sa.or_(
-                W.election_pk.in_(sorted(scope.elections)),
-                W.council_id.in_(sorted(scope.councils)),
+                among(W.election_pk, sorted(scope.elections)),
+                among(W.council_id, sorted(scope.councils)),
             )
         )
     return {(row.council_id, row.election_pk): row for row in conn.execute(query)}
@@ -405,7 +406,7 @@ def recompute_windows(
     ]
     if gone:
         remember_removed(conn, gone, now)
-        conn.execute(sa.delete(window_t).where(W.id.in_([row.id for row in gone])))
+        conn.execute(sa.delete(window_t).where(among(W.id, [row.id for row in gone])))
         conn.execute(
             sa.update(window_t)
             .where(
@@ -492,7 +493,7 @@ def remember_removed(
     if not windows:
         return
     pks = sorted({w.election_pk for w in windows})
-    elections = {row.id: row for row in conn.execute(sa.select(election_t).where(E.id.in_(pks)))}
+    elections = {row.id: row for row in conn.execute(sa.select(election_t).where(among(E.id, pks)))}
     rows = []
     for w in windows:
         election = elections[w.election_pk]
@@ -521,14 +522,16 @@ def forget_removed(conn: Connection, windows: list[dict[str, Any]]) -> None:
     copy in the feeds: the old UID is dropped rather than shown cancelled beside the new."""
     R = removed_window_t.c
     pks = sorted({w["election_pk"] for w in windows})
-    ids = dict(conn.execute(sa.select(E.id, E.election_id).where(E.id.in_(pks))).all())
+    ids = dict(conn.execute(sa.select(E.id, E.election_id).where(among(E.id, pks))).all())
     kept = conn.execute(
-        sa.select(R.id, R.council_id, R.election_id).where(R.election_id.in_(sorted(ids.values())))
+        sa.select(R.id, R.council_id, R.election_id).where(
+            among(R.election_id, sorted(ids.values()))
+        )
     ).all()
     back = {(w["council_id"], ids[w["election_pk"]]) for w in windows}
     stale = [row.id for row in kept if (row.council_id, row.election_id) in back]
     if stale:
-        conn.execute(sa.delete(removed_window_t).where(R.id.in_(stale)))
+        conn.execute(sa.delete(removed_window_t).where(among(R.id, stale)))
 
 
 def next_boundary(conn: Connection, after: datetime) -> datetime | None:

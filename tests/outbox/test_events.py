@@ -82,8 +82,11 @@ def test_periods_added_moved_and_cancelled_are_events_per_council(store):
 
 def test_events_of_more_councils_than_one_in_list_holds_name_each_council(store, monkeypatch):
     """PostgreSQL refuses a statement of over 65,535 parameters: the slugs of the councils
-    and councillors of a batch of events are read IN_CHUNK ids a statement (here one)."""
-    monkeypatch.setattr(outbox, "IN_CHUNK", 1)
+    and councillors of a batch of events are read with `among`, whose ids beyond
+    BOUND_AT_MOST are written into the statement (here beyond one)."""
+    import purdah.queries
+
+    monkeypatch.setattr(purdah.queries, "BOUND_AT_MOST", 1)
     nottinghamshire(store)
     add_election(set_clock(store, SETUP), "pcc.nottinghamshire.2028-05-04")
     added = events(store, outbox.PERIOD_ADDED)
