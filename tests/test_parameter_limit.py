@@ -43,6 +43,12 @@ def _national():
     return module
 
 
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([header, *rows])
+    return path
+
+
 @pytest.fixture
 def tight(monkeypatch):
     """Every SQLite connection opened from now on refuses more than BOUND_AT_MOST
@@ -105,19 +111,18 @@ def test_a_register_larger_than_the_limit(tight, tmp_path, monkeypatch):
     purdah("election", "cancel", "parl.2029-08-16")
     purdah("reconcile", "--at", "2028-03-28T12:00")
     # Imports of more councils, and of more councillors to one council, than the limit.
-    rows = tmp_path / "councils.csv"
-    with rows.open("w", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(["slug", "name", "nation", "kind", "within"])
-        for i in range(BOUND_AT_MOST + 10):
-            w.writerow([f"extra-{i}", f"Extra {i}", "ENG", "parish", "district-0;county-0"])
+    extra = range(BOUND_AT_MOST + 10)
+    rows = _csv(
+        tmp_path / "councils.csv",
+        ["slug", "name", "nation", "kind", "within"],
+        [[f"extra-{i}", f"Extra {i}", "ENG", "parish", "district-0;county-0"] for i in extra],
+    )
     purdah("council", "import", str(rows))
-    people = tmp_path / "people.csv"
-    with people.open("w", newline="") as out:
-        w = csv.writer(out)
-        w.writerow(["name", "slug", "ward", "role", "may_post"])
-        for i in range(BOUND_AT_MOST + 10):
-            w.writerow([f"Person {i}", f"p{i}", "", "", "yes"])
+    people = _csv(
+        tmp_path / "people.csv",
+        ["name", "slug", "ward", "role", "may_post"],
+        [[f"Person {i}", f"p{i}", "", "", "yes"] for i in extra],
+    )
     purdah("councillor", "import", str(people), "--council", "extra-0")
     listed = purdah("council", "list")
     assert f"extra-{BOUND_AT_MOST + 9}" in listed

@@ -126,7 +126,7 @@ def _iso(value: datetime) -> str:
 
 def _among(column: Any, ids: set[int]) -> Any:
     """`column IN ids`, or true for a large set (the caller filters in Python)."""
-    return among(column, sorted(ids)) if len(ids) <= _FEW else sa.true()
+    return among(column, ids) if len(ids) <= _FEW else sa.true()
 
 
 def _instant(value: Any) -> datetime:

@@ -479,7 +479,7 @@ def _adopt(
         return
     rows = conn.execute(
         sa.select(election_t).where(
-            among(E.source_uid, list(missing)),
+            among(E.source_uid, missing),
             E.source != read.source,
             ~E.source.like("feed:%"),
             ~E.source.like("http%"),

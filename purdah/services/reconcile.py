@@ -519,8 +519,7 @@ def _load_people(conn: Connection, single: Scope) -> dict[int, Person]:
             else _PEOPLE
         )
     if single.people:
-        ids = sorted(single.people)
-        queries += [_PEOPLE.where(among(P.id, ids[i : i + _FEW])) for i in range(0, len(ids), _FEW)]
+        queries.append(_PEOPLE.where(among(P.id, single.people)))
     for query in queries:
         for row in conn.execute(query):
             if row.council_id in single.councils or row.id in single.people:

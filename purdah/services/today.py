@@ -100,14 +100,14 @@ def today(store: Store, at: datetime, council: str | None = None) -> Today:
                 grants[row.councillor_id].append(grant_of(row))
         councils = {
             row.id: row
-            for row in conn.execute(sa.select(C.id, C.slug, C.name).where(among(C.id, set(future))))
+            for row in conn.execute(sa.select(C.id, C.slug, C.name).where(among(C.id, future)))
         }
         people: list[Any] = []
         if live:
             people = list(
                 conn.execute(
                     sa.select(P.id, P.council_id, P.slug, P.name, P.ward, P.agreed_may_post)
-                    .where(among(P.council_id, list(live)), P.left_at.is_(None))
+                    .where(among(P.council_id, live), P.left_at.is_(None))
                     .order_by(P.council_id, P.slug)
                 )
             )

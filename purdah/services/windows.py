@@ -224,7 +224,7 @@ def _council_rows(conn: Connection, ids: Iterable[int] | None = None) -> dict[in
     chosen = set(ids)
     if len(chosen) > _FEW:  # many: read them all rather than a long IN list
         return {row.id: row for row in conn.execute(query) if row.id in chosen}
-    return {row.id: row for row in conn.execute(query.where(among(council_t.c.id, sorted(chosen))))}
+    return {row.id: row for row in conn.execute(query.where(among(council_t.c.id, chosen)))}
 
 
 def _by_area(
@@ -239,9 +239,9 @@ def _by_area(
     A = council_area_t.c
     query = sa.select(A.council_id, A.area)
     if keys is not None:
-        query = query.where(among(A.area, sorted(keys)))
+        query = query.where(among(A.area, keys))
     elif len(councils) <= _FEW:
-        query = query.where(among(A.council_id, sorted(councils)))
+        query = query.where(among(A.council_id, councils))
     for cid, area in conn.execute(query):
         if cid in councils:
             by_area[area].add(cid)
@@ -321,7 +321,7 @@ def desired_windows(
     wanted: dict[tuple[int, int], dict[str, Any]] = {}
     if scope.elections:
         chosen = conn.execute(
-            sa.select(election_t).where(alive, among(E.id, sorted(scope.elections))).order_by(E.id)
+            sa.select(election_t).where(alive, among(E.id, scope.elections)).order_by(E.id)
         ).all()
         keys = {key for e in chosen for key in covering_keys(e.type, e.area)}
         councils = _covered_councils(conn, keys) if keys else {}
@@ -369,8 +369,8 @@ def _existing(conn: Connection, scope: Scope | None) -> dict[tuple[int, int], An
             }
         query = query.where(
             sa.or_(
-                among(W.election_pk, sorted(scope.elections)),
-                among(W.council_id, sorted(scope.councils)),
+                among(W.election_pk, scope.elections),
+                among(W.council_id, scope.councils),
             )
         )
     return {(row.council_id, row.election_pk): row for row in conn.execute(query)}
